@@ -1,0 +1,29 @@
+"""rnnlab.scratch: recurrent networks in numpy, forward and hand-written backward.
+
+numpy only (this package never imports torch), names and shapes of ``torch.nn``:
+
+- step functions, each with its backward right after it (``rnn.py``, ``lstm.py``, ``gru.py``):
+  :func:`rnn_step` / :func:`rnn_step_backward`, :func:`lstm_step` / :func:`lstm_step_backward`
+  (optional peepholes), :func:`gru_step` / :func:`gru_step_backward` (``reset_after``);
+- layers :class:`RNN`, :class:`LSTM`, :class:`GRU` (``layers.py``): multi-layer, bidirectional,
+  variable lengths, full BPTT, state dicts that move to and from ``torch.nn`` unchanged;
+- :func:`softmax`, :func:`softmax_cross_entropy` (``losses.py``);
+- :func:`gradcheck`, :func:`numerical_gradient`, :func:`clip_grad_norm` (``gradcheck.py``).
+"""
+from rnnlab.scratch._activations import relu, sigmoid, tanh
+from rnnlab.scratch.gradcheck import clip_grad_norm, gradcheck, numerical_gradient
+from rnnlab.scratch.gru import GRUCache, GRUGrads, gru_step, gru_step_backward
+from rnnlab.scratch.layers import GRU, LSTM, RNN
+from rnnlab.scratch.losses import log_softmax, softmax, softmax_cross_entropy
+from rnnlab.scratch.lstm import LSTMCache, LSTMGrads, lstm_step, lstm_step_backward
+from rnnlab.scratch.rnn import RNNCache, RNNGrads, rnn_step, rnn_step_backward
+
+__all__ = [
+    "RNN", "LSTM", "GRU",
+    "rnn_step", "rnn_step_backward", "RNNCache", "RNNGrads",
+    "lstm_step", "lstm_step_backward", "LSTMCache", "LSTMGrads",
+    "gru_step", "gru_step_backward", "GRUCache", "GRUGrads",
+    "softmax", "log_softmax", "softmax_cross_entropy",
+    "gradcheck", "numerical_gradient", "clip_grad_norm",
+    "sigmoid", "tanh", "relu",
+]
