@@ -1,0 +1,490 @@
+#!/usr/bin/env python
+"""Speed of ``rnnlab.scratch`` and ``rnnlab.modules`` against ``torch.nn``, as ratios from one run.
+
+Measures forward and forward+backward time of RNN, LSTM and GRU layers (batch 32, 100 steps,
+32 inputs, 128 hidden; float32 and float64) for three implementations on this machine:
+``torch.nn`` (the reference), ``rnnlab.modules`` (torch tensor ops, hand-written BPTT) and
+``rnnlab.scratch`` (numpy, hand-written BPTT). torch and numpy run single-threaded. Each case is
+warmed up, then the candidates are timed *interleaved* (one run of each, round after round) so
+that a burst of load from other processes hits all of them alike; the report gives the median and
+the best run. Then time against sequence length T and hidden size H for ``rnnlab.modules.LSTM``
+and ``torch.nn.LSTM``, with the time of the matmuls alone (the "GEMM floor").
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_rnn.py             # full run: benchmarks/REPORT.md, benchmarks/scaling.png
+    python benchmarks/bench_rnn.py --quick     # smoke run in seconds, written to a temporary folder
+    python benchmarks/bench_rnn.py --out DIR --repeats 21
+
+Timings are never part of the tests.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+    os.environ[_var] = "1"  # numpy's BLAS: one thread (must be set before numpy is imported)
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import rnnlab.modules as rm  # noqa: E402
+
+try:  # rnnlab.scratch is written by another engineer; the benchmark runs without it
+    import rnnlab.scratch as rs
+except ImportError:  # pragma: no cover
+    rs = None
+
+HERE = pathlib.Path(__file__).resolve().parent
+MODES = ("LSTM", "GRU", "RNN")
+IMPLS = ("torch.nn", "rnnlab.modules", "rnnlab.scratch")
+TARGETS = {"rnnlab.scratch": 1.5, "rnnlab.modules": 2.0}  # LSTM f+b / torch.nn.LSTM f+b (COURSE.md 6)
+
+
+@dataclass(frozen=True)
+class Size:
+    T: int = 100  # time steps
+    B: int = 32  # batch
+    I: int = 32  # inputs
+    H: int = 128  # hidden
+
+
+# --------------------------------------------------------------------------- what is timed
+def torch_case(lib, mode, size: Size, dtype, device="cpu"):
+    """(forward, forward+backward) callables for ``lib.<mode>`` (lib = torch.nn or rnnlab.modules).
+
+    The input requires grad, so f+b computes dL/dx as numpy's backward does.
+    """
+    torch.manual_seed(0)
+    module = getattr(lib, mode)(size.I, size.H, dtype=dtype, device=device)
+    x = torch.randn(size.T, size.B, size.I, dtype=dtype, device=device, requires_grad=True)
+
+    def forward():
+        with torch.no_grad():
+            module(x)
+
+    def forward_backward():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = module(x)
+        out.sum().backward()
+
+    return forward, forward_backward
+
+
+def scratch_case(mode, size: Size, dtype):
+    layer = getattr(rs, mode)(size.I, size.H, dtype=np.dtype(dtype), seed=0)
+    x = np.random.default_rng(0).standard_normal((size.T, size.B, size.I)).astype(dtype)
+
+    def forward():
+        layer.forward(x)
+
+    def forward_backward():
+        out, _ = layer.forward(x)
+        layer.backward(np.ones_like(out))  # d(out.sum())/d(out)
+
+    return forward, forward_backward
+
+
+def gemm_floor_case(size: Size, dtype):
+    """Only the matmuls that rnnlab.modules.LSTM does in forward+backward, nothing else."""
+    T, B, I, H = size.T, size.B, size.I, size.H
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(T * B, I, dtype=dtype, generator=g)
+    w_ih = torch.randn(4 * H, I, dtype=dtype, generator=g)
+    w_hh = torch.randn(4 * H, H, dtype=dtype, generator=g)
+    b = torch.randn(4 * H, dtype=dtype, generator=g)
+    a = torch.empty(T * B, 4 * H, dtype=dtype)
+    h = torch.randn(B, H, dtype=dtype, generator=g)
+    dh = torch.empty(B, H, dtype=dtype)
+    hs = torch.randn(T * B, H, dtype=dtype, generator=g)
+
+    def run():
+        xproj = torch.addmm(b, x, w_ih.t())  # input projection of all steps
+        for a_t, x_t in zip(a.split(B), xproj.split(B)):  # one matmul per step forward
+            torch.addmm(x_t, h, w_hh.t(), out=a_t)
+        for a_t in a.split(B):  # and one per step backward
+            torch.mm(a_t, w_hh, out=dh)
+        a.t().mm(hs), a.t().mm(x), a.mm(w_ih)  # dW_hh, dW_ih, dx
+
+    return run
+
+
+def measure(cases: dict, repeats: int, warmup: int, sync=None) -> dict:
+    """Median and best seconds per case; cases timed interleaved, round after round."""
+    for f in cases.values():
+        for _ in range(warmup):
+            f()
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(repeats):
+        for name, f in cases.items():
+            if sync:
+                sync()
+            t0 = time.perf_counter()
+            f()
+            if sync:
+                sync()
+            times[name].append(time.perf_counter() - t0)
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}
+
+
+# --------------------------------------------------------------------------- the runs
+def main_table(size, dtypes, repeats, warmup, log):
+    """results[(dtype, mode, impl, 'f' | 'fb')] = (median s, best s)."""
+    results = {}
+    for dtype in dtypes:
+        for mode in MODES:
+            cases = {}
+            for impl in IMPLS:
+                if impl == "rnnlab.scratch":
+                    if rs is None:
+                        continue
+                    f, fb = scratch_case(mode, size, dtype_np(dtype))
+                else:
+                    f, fb = torch_case(torch.nn if impl == "torch.nn" else rm, mode, size, dtype)
+                cases[(impl, "f")], cases[(impl, "fb")] = f, fb
+            t0 = time.perf_counter()
+            for key, val in measure(cases, repeats, warmup).items():
+                results[(dtype_name(dtype), mode) + key] = val
+            log(f"  {dtype_name(dtype)} {mode}: {time.perf_counter() - t0:.1f} s")
+    return results
+
+
+def scaling(size, Ts, Hs, repeats, warmup, log):
+    """f+b seconds of modules.LSTM, torch.nn.LSTM and the GEMM floor against T and against H."""
+    out = {"T": {}, "H": {}}
+    for axis, values in (("T", Ts), ("H", Hs)):
+        for v in values:
+            s = Size(**{**size.__dict__, axis: v})
+            cases = {
+                "torch.nn": torch_case(torch.nn, "LSTM", s, torch.float32)[1],
+                "rnnlab.modules": torch_case(rm, "LSTM", s, torch.float32)[1],
+                "GEMM floor": gemm_floor_case(s, torch.float32),
+            }
+            out[axis][v] = {k: m[0] for k, m in measure(cases, repeats, warmup).items()}
+            log(f"  scaling {axis}={v}: done")
+    return out
+
+
+def cuda_table(size, repeats, warmup):
+    """rnnlab.modules against torch.nn (cuDNN) on the GPU, float32, when a GPU is present."""
+    results = {}
+    for mode in MODES:
+        cases = {}
+        for impl, lib in (("torch.nn", torch.nn), ("rnnlab.modules", rm)):
+            f, fb = torch_case(lib, mode, size, torch.float32, device="cuda")
+            cases[(impl, "f")], cases[(impl, "fb")] = f, fb
+        for key, val in measure(cases, repeats, warmup, sync=torch.cuda.synchronize).items():
+            results[("float32", mode) + key] = val
+    return results
+
+
+# --------------------------------------------------------------------------- report
+def dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def dtype_np(dtype):
+    return np.float32 if dtype == torch.float32 else np.float64
+
+
+def machine() -> dict:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    config = torch.__config__.show()
+    torch_blas = []
+    for pattern, name in ((r"Math Kernel Library Version ([\w.]+)", "MKL"),
+                          (r"MKL-DNN (v[\w.]+)", "oneDNN"), (r"OpenBLAS ([\w.]+)", "OpenBLAS")):
+        found = re.search(pattern, config)
+        if found:
+            torch_blas.append(f"{name} {found.group(1)}")
+    try:
+        np_blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        np_blas = f"{np_blas.get('name', '?')} {np_blas.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - older numpy
+        np_blas = "unknown"
+    return {
+        "CPU": cpu,
+        "logical cores": str(os.cpu_count()),
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "torch": f"{torch.__version__} ({', '.join(torch_blas) or 'BLAS unknown'})",
+        "numpy": f"{np.__version__} ({np_blas})",
+        "threads": f"torch {torch.get_num_threads()}, numpy BLAS 1 (OMP/MKL/OPENBLAS_NUM_THREADS=1)",
+    }
+
+
+def fmt_ms(s: float) -> str:
+    return f"{s * 1e3:.1f}"
+
+
+def fmt_ratio(r: float) -> str:
+    return f"{r:.2f}x"
+
+
+def table(results, dtypes, impls) -> list[str]:
+    lines = [
+        "| dtype | layer | implementation | forward ms (median / best) | f+b ms (median / best) "
+        "| forward ratio | f+b ratio (median) | f+b ratio (best) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for dt in dtypes:
+        for mode in MODES:
+            ref_f, ref_fb = results[(dt, mode, "torch.nn", "f")], results[(dt, mode, "torch.nn", "fb")]
+            for impl in impls:
+                if (dt, mode, impl, "f") not in results:
+                    continue
+                f, fb = results[(dt, mode, impl, "f")], results[(dt, mode, impl, "fb")]
+                lines.append(
+                    f"| {dt} | {mode} | `{impl}` | {fmt_ms(f[0])} / {fmt_ms(f[1])} | "
+                    f"{fmt_ms(fb[0])} / {fmt_ms(fb[1])} | {fmt_ratio(f[0] / ref_f[0])} | "
+                    f"**{fmt_ratio(fb[0] / ref_fb[0])}** | {fmt_ratio(fb[1] / ref_fb[1])} |"
+                )
+    return lines
+
+
+def targets(results, dtypes) -> tuple[list[str], dict]:
+    lines = ["| target (COURSE.md section 6) | dtype | measured f+b ratio (median) | met? |",
+             "|---|---|---:|:---:|"]
+    verdicts = {}
+    for impl, limit in TARGETS.items():
+        for dt in dtypes:
+            key = (dt, "LSTM", impl, "fb")
+            if key not in results:
+                lines.append(f"| `{impl}.LSTM` f+b within {limit}x of `torch.nn.LSTM` | {dt} | not run | - |")
+                continue
+            r = results[key][0] / results[(dt, "LSTM", "torch.nn", "fb")][0]
+            verdicts[(impl, dt)] = r <= limit
+            lines.append(
+                f"| `{impl}.LSTM` f+b within {limit}x of `torch.nn.LSTM` | {dt} | {fmt_ratio(r)} | "
+                f"{'yes' if r <= limit else '**no**'} |"
+            )
+    return lines, verdicts
+
+
+def linear_fit(xs, ys) -> tuple[float, float, float]:
+    """Least-squares y = a + b x; returns (a, b, R²)."""
+    b, a = np.polyfit(xs, ys, 1)
+    pred = a + b * np.asarray(xs)
+    ss_res = float(((np.asarray(ys) - pred) ** 2).sum())
+    ss_tot = float(((np.asarray(ys) - np.mean(ys)) ** 2).sum()) or 1.0
+    return a, b, 1 - ss_res / ss_tot
+
+
+def plot_scaling(scal, size: Size, path: pathlib.Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rnnlab.viz.style import COLORS, new_figure
+
+    fig, (ax_t, ax_h) = new_figure(1, 2, figsize=(10, 3.8))
+    styles = {"torch.nn": (COLORS["blue"], "-", "o"), "rnnlab.modules": (COLORS["orange"], "--", "s"),
+              "GEMM floor": (COLORS["grey"], ":", "^")}
+    for ax, axis, label in ((ax_t, "T", "sequence length T (steps)"), (ax_h, "H", "hidden size H")):
+        xs = sorted(scal[axis])
+        for name, (color, ls, marker) in styles.items():
+            ys = [scal[axis][v][name] * 1e3 for v in xs]
+            ax.plot(xs, ys, color=color, linestyle=ls, marker=marker, label=f"{name}")
+        ax.set_xlabel(label)
+        ax.set_ylabel("forward+backward time (ms)")
+    ax_h.set_xscale("log", base=2)
+    ax_h.set_yscale("log")
+    Ts = sorted(scal["T"])
+    r2 = linear_fit(Ts, [scal["T"][t]["rnnlab.modules"] for t in Ts])[2]
+    ax_t.set_title(f"vs T (H={size.H}, batch {size.B}): linear fit R² = {r2:.3f}", fontsize=10)
+    share = [scal["H"][h]["GEMM floor"] / scal["H"][h]["rnnlab.modules"] for h in sorted(scal["H"])]
+    ax_h.set_title(f"vs H (T={size.T}): matmul share of modules.LSTM {share[0]:.0%} → {share[-1]:.0%}",
+                   fontsize=10)
+    ax_t.legend()
+    ratios = [scal[a][v]["rnnlab.modules"] / scal[a][v]["torch.nn"] for a in "TH" for v in scal[a]]
+    fig.suptitle(
+        f"LSTM float32, one thread: rnnlab.modules takes {min(ratios):.1f}–{max(ratios):.1f}x "
+        "torch.nn's time; the matmuls set the floor",
+        fontsize=11,
+    )
+    fig.savefig(path)
+    return f"{share[0]:.0%} → {share[-1]:.0%}"
+
+
+def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed, args):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    share = plot_scaling(scal, size, out_dir / "scaling.png")
+    Ts, Hs = sorted(scal["T"]), sorted(scal["H"])
+    fits = {name: linear_fit(Ts, [scal["T"][t][name] for t in Ts]) for name in ("torch.nn", "rnnlab.modules")}
+    cores = os.cpu_count() or 1
+    if max(load) < 0.25 * cores:
+        noise = (f"The machine was otherwise idle while it ran (load average {load[0]:.1f} at the "
+                 f"start, {load[1]:.1f} at the end).")
+    else:
+        noise = (
+            "> **Noise warning.** These timings were taken on a shared machine: other processes "
+            f"used the same {cores} cores while it ran (load average {load[0]:.1f} at the start, "
+            f"{load[1]:.1f} at the end). Absolute times are inflated and noisy; ratios are measured "
+            "interleaved so that the load falls on every candidate alike, but they are noisy too. "
+            "The lead will regenerate this report on an idle machine."
+        )
+    target_lines, verdicts = targets(results, dtypes)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Speed against torch.nn",
+        "",
+        f"Generated by `python benchmarks/bench_rnn.py{' --quick' if args.quick else ''}` on {now} "
+        f"in {elapsed:.0f} s. Layer: batch {size.B}, {size.T} steps, {size.I} inputs, {size.H} "
+        f"hidden, one layer, one direction. Each number is the median (and best) of {args.repeats} "
+        f"interleaved runs after {args.warmup} warm-up runs; ratios are implementation time / "
+        "`torch.nn` time in the same dtype (lower is better, 1.00x = as fast as torch.nn).",
+        "",
+        noise,
+        "",
+        "## Targets",
+        "",
+        *target_lines,
+        "",
+        "## All layers",
+        "",
+        "forward = inference (`torch.no_grad()`; numpy's forward always keeps its cache for the "
+        "backward pass); f+b = forward, then backward of `output.sum()` with the input requiring "
+        "a gradient (every implementation computes dL/dx and all parameter gradients).",
+        "",
+        *table(results, dtypes, IMPLS),
+        "",
+    ]
+    if cuda:
+        lines += [
+            f"## GPU: {torch.cuda.get_device_name(0)}",
+            "",
+            "`rnnlab.modules` against `torch.nn` (cuDNN), float32, same sizes.",
+            "",
+            *table(cuda, ["float32"], ("torch.nn", "rnnlab.modules")),
+            "",
+        ]
+    lines += [
+        "## Scaling",
+        "",
+        "![forward+backward time of rnnlab.modules.LSTM and torch.nn.LSTM against T and H](scaling.png)",
+        "",
+        "float32, forward+backward, median ms. *GEMM floor*: only the matmuls `rnnlab.modules.LSTM` "
+        "performs (input projection, one matmul per step forward and backward, the three weight "
+        "and input gradients), timed alone with torch's matmul: a loop built on these matmuls "
+        "cannot be faster (torch.nn's float32 oneDNN kernels use their own GEMMs, which can be).",
+        "",
+        "| T | torch.nn | rnnlab.modules | GEMM floor | modules / torch.nn |",
+        "|---:|---:|---:|---:|---:|",
+        *[
+            f"| {t} | {fmt_ms(scal['T'][t]['torch.nn'])} | {fmt_ms(scal['T'][t]['rnnlab.modules'])} | "
+            f"{fmt_ms(scal['T'][t]['GEMM floor'])} | "
+            f"{fmt_ratio(scal['T'][t]['rnnlab.modules'] / scal['T'][t]['torch.nn'])} |"
+            for t in Ts
+        ],
+        "",
+        "| H | torch.nn | rnnlab.modules | GEMM floor | modules / torch.nn | matmul share of modules |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *[
+            f"| {h} | {fmt_ms(scal['H'][h]['torch.nn'])} | {fmt_ms(scal['H'][h]['rnnlab.modules'])} | "
+            f"{fmt_ms(scal['H'][h]['GEMM floor'])} | "
+            f"{fmt_ratio(scal['H'][h]['rnnlab.modules'] / scal['H'][h]['torch.nn'])} | "
+            f"{scal['H'][h]['GEMM floor'] / scal['H'][h]['rnnlab.modules']:.0%} |"
+            for h in Hs
+        ],
+        "",
+        "Against T, a least-squares line through the times (the loop is sequential, so the cost "
+        "should be linear in T; R² = 1 would be exactly a line, load noise lowers it): "
+        + "; ".join(
+            f"`{name}` {fmt_ms(b)} ms per step, R² = {r2:.3f}" for name, (a, b, r2) in fits.items()
+        )
+        + f". Against H, the matmuls' share of `rnnlab.modules.LSTM`'s time goes {share} from "
+        f"H = {Hs[0]} to H = {Hs[-1]}: the larger the layer, the less the fixed per-step cost of "
+        "the Python loop matters.",
+        "",
+        "## What limits the ratios",
+        "",
+        "- `torch.nn` on CPU runs the whole time loop in C++; in float32 this torch build uses "
+        "oneDNN's fused RNN kernels (`aten::mkldnn_rnn_layer` in `torch.profiler`), in float64 "
+        "its native C++ cell loop.",
+        "- `rnnlab.modules` runs the loop in Python: per step one `addmm` for all gates and about "
+        "seven element-wise tensor ops forward, one `mm` and five element-wise ops backward "
+        "(the backward pass is a hand-written `torch.autograd.Function`: the local derivatives of "
+        "all steps are computed at once before the loop, the weight gradients summed over time "
+        "in one matmul after it). Each op costs a few microseconds of dispatch on top of its "
+        "arithmetic, which is why small layers are relatively slower than large ones.",
+        "- `rnnlab.scratch` is numpy: the same structure, with numpy's BLAS and without torch's "
+        "fused kernels.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in info.items()],
+        "",
+        "Regenerate: `python benchmarks/bench_rnn.py` (about 5 minutes on an idle 2-core machine); "
+        "`--quick` for a smoke run.",
+        "",
+    ]
+    (out_dir / "REPORT.md").write_text("\n".join(lines))
+    return verdicts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few repeats")
+    parser.add_argument("--out", type=pathlib.Path, default=None,
+                        help="folder for REPORT.md and scaling.png (default: benchmarks/, or a "
+                             "temporary folder with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed runs per case first")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+    if args.quick:
+        size, Ts, Hs = Size(T=10), (5, 10), (16, 32)
+        args.repeats, args.warmup = args.repeats or 2, args.warmup or 1
+        out_dir = args.out or pathlib.Path(tempfile.mkdtemp(prefix="rnnlab-bench-"))
+    else:
+        size, Ts, Hs = Size(), (25, 50, 100, 200, 400), (32, 64, 128, 256, 512)
+        args.repeats, args.warmup = args.repeats or 11, args.warmup or 2
+        out_dir = args.out or HERE
+    dtypes = (torch.float32, torch.float64)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    t0 = time.perf_counter()
+    log(f"main table (batch {size.B}, T={size.T}, I={size.I}, H={size.H}), {args.repeats} repeats")
+    results = main_table(size, dtypes, args.repeats, args.warmup, log)
+    log("scaling")
+    scal = scaling(size, Ts, Hs, max(3, args.repeats // 2), 1, log)
+    cuda = cuda_table(size, args.repeats, args.warmup) if torch.cuda.is_available() else None
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    info = machine()
+    names = [dtype_name(d) for d in dtypes]
+    verdicts = write_report(out_dir, size, names, results, scal, cuda, info, (load0, load1),
+                            time.perf_counter() - t0, args)
+    print("\n".join(table(results, names, IMPLS)))
+    for (impl, dt), ok in verdicts.items():
+        print(f"target {impl}.LSTM <= {TARGETS[impl]}x torch.nn.LSTM ({dt}): {'met' if ok else 'NOT met'}")
+    print(f"report: {out_dir / 'REPORT.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

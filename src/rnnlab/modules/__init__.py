@@ -1,0 +1,36 @@
+"""``torch.nn.Module``s for recurrent networks, built from tensor ops and equal to ``torch.nn``.
+
+``RNN``, ``LSTM``, ``GRU`` (multi-layer, bidirectional, ``PackedSequence``) and ``RNNCell``,
+``LSTMCell``, ``GRUCell`` take torch.nn's arguments and register torch.nn's parameters, so state
+dicts move between the two unchanged::
+
+    import torch, rnnlab.modules as rm
+    ours, theirs = rm.LSTM(32, 128, num_layers=2), torch.nn.LSTM(32, 128, num_layers=2)
+    ours.load_state_dict(theirs.state_dict())      # and the reverse
+
+Extra options: ``peephole=True`` (LSTM, LSTMCell; Gers & Schmidhuber 2000) and
+``reset_after=False`` (GRU, GRUCell; Cho et al. 2014). Nothing inside uses ``torch.nn.RNN``,
+``LSTM``, ``GRU``, their cells or ``torch._VF``: one step is :func:`rnn_cell`,
+:func:`lstm_cell`, :func:`gru_cell`; a whole sequence runs in :mod:`rnnlab.modules.recurrence`,
+whose backward pass is backpropagation through time written out by hand (first derivatives only:
+for second derivatives use the cells, which are plain autograd).
+"""
+from __future__ import annotations
+
+from ._errors import InputError
+from .cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
+from .layers import GRU, LSTM, RNN, RNNBase
+
+__all__ = [
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNNBase",
+    "rnn_cell",
+    "lstm_cell",
+    "gru_cell",
+    "InputError",
+]
