@@ -1,0 +1,242 @@
+"""The built book in a real browser: Debian's headless chromium, driven by Python playwright.
+
+Every page of _toc.yml (read at collection time, so new chapters are covered automatically) is served
+from _build/html by ``python -m http.server`` on 127.0.0.1 and must load with no console error, no
+failed request and no request to any other host; math must be typeset by MathJax, every image must
+load, embedded widgets must render, and every internal link must point at a file and anchor that
+exist. A full-page screenshot of each page goes to test-artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTIFACTS, toc_pages
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+SCREENSHOTS = ARTIFACTS / "screenshots"
+PAGE_TIMEOUT_MS = 60_000
+
+# Console errors that are known third-party noise, matched exactly. Empty on purpose: the two seen
+# with this stack were fixed at their cause in _config.yml instead of being allowed here:
+#  - "Identifier 'THEBE_JS_URL' has already been declared": sphinx-thebe wrote its inline script twice;
+#    the extension is not loaded (the book has no live-code button).
+#  - "Got invalid theme mode: . Resetting to auto.": the theme had no default mode; html_context sets it.
+ALLOWED_CONSOLE_ERRORS: frozenset[str] = frozenset()
+
+# Run in the page after load: wait for MathJax's first typeset and for every <img> to finish.
+SETTLE_JS = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const pending = Array.from(document.images).map((img) => {
+    img.loading = "eager";
+    if (img.complete) return Promise.resolve();
+    return new Promise((done) => {
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+      setTimeout(done, 10000);
+    });
+  });
+  await Promise.all(pending);
+}
+"""
+
+INSPECT_JS = """
+() => ({
+  math: document.querySelectorAll(".math").length,
+  mathjax: document.querySelectorAll("mjx-container").length,
+  mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map((e) => e.textContent),
+  brokenImages: Array.from(document.images)
+      .filter((img) => !(img.complete && img.naturalWidth > 0))
+      .map((img) => img.currentSrc || img.src),
+  widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+  renderedWidgets: document.querySelectorAll(".widget-subarea > .jupyter-widgets, .widget-subarea > .lm-Widget").length,
+  links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
+})
+"""
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(book_build):
+    """Serve _build/html on a free local port; yields the base URL."""
+    if not (book_build.html / "index.html").is_file():
+        pytest.fail("_build/html/index.html is missing: the book build failed (see test_book.py)")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+         "--directory", str(book_build.html)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "index.html", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"http.server did not answer on {base}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
+                    "`make test` does it when run as root")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class PageVisit:
+    """Open one URL in a fresh browser context and record everything that could go wrong."""
+
+    def __init__(self, browser, site: str, path: str):
+        self.site = site
+        self.origin = urllib.parse.urlsplit(site).netloc
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.foreign: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(PAGE_TIMEOUT_MS)
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda err: self.console_errors.append(f"uncaught exception: {err}"))
+        self.page.on("request", self._on_request)
+        self.page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
+        self.page.on("response", self._on_response)
+        self.page.goto(site + path, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        self.page.evaluate(SETTLE_JS)
+        self.page.wait_for_load_state("networkidle")
+        self.facts = self.page.evaluate(INSPECT_JS)
+
+    def _on_console(self, message):
+        if message.type == "error" and message.text not in ALLOWED_CONSOLE_ERRORS:
+            location = message.location or {}
+            self.console_errors.append(f"{message.text} [{location.get('url', '')}]")
+
+    def _on_request(self, request):
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if parts.scheme != "http" or parts.netloc != self.origin:
+            self.foreign.append(request.url)
+
+    def _on_response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.url} (HTTP {response.status})")
+
+    def close(self):
+        self.context.close()
+
+
+_ids_cache: dict[Path, set[str]] = {}
+
+
+def _ids_in(path: Path) -> set[str]:
+    if path not in _ids_cache:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        _ids_cache[path] = set(re.findall(r"""\s(?:id|name)=["']([^"']+)["']""", text))
+    return _ids_cache[path]
+
+
+def _broken_internal_links(links: list[str], site: str, html: Path) -> list[str]:
+    broken = []
+    origin = urllib.parse.urlsplit(site).netloc
+    for href in sorted(set(links)):
+        parts = urllib.parse.urlsplit(href)
+        if parts.scheme not in ("http", "https") or parts.netloc != origin:
+            continue  # an external link is fine to show; loading from outside is what is checked
+        relative = urllib.parse.unquote(parts.path).lstrip("/")
+        target = html / relative
+        if relative == "" or relative.endswith("/"):
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{href}: no file {target.relative_to(html)}")
+            continue
+        anchor = urllib.parse.unquote(parts.fragment)
+        if anchor and target.suffix == ".html" and anchor not in _ids_in(target):
+            broken.append(f"{href}: no id {anchor!r} in {target.relative_to(html)}")
+    return broken
+
+
+PAGES = toc_pages()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_the_browser(page, site, browser, book_build):
+    visit = PageVisit(browser, site, f"{page}.html")
+    try:
+        facts = visit.facts
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        visit.page.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
+        problems = []
+        problems += [f"console error: {e}" for e in visit.console_errors]
+        problems += [f"failed request: {f}" for f in visit.failed]
+        problems += [f"request to another host: {u}" for u in visit.foreign]
+        if facts["math"] and facts["mathjax"] < facts["math"]:
+            problems.append(f"{facts['math']} math elements but {facts['mathjax']} typeset by MathJax")
+        problems += [f"MathJax error: {text}" for text in facts["mathErrors"]]
+        problems += [f"image did not load: {src}" for src in facts["brokenImages"]]
+        if facts["renderedWidgets"] < facts["widgetViews"]:
+            problems.append(f"{facts['widgetViews']} embedded widgets but {facts['renderedWidgets']} rendered")
+        problems += [f"broken link: {b}" for b in _broken_internal_links(facts["links"], site, book_build.html)]
+        assert not problems, f"{page}.html:\n" + "\n".join(problems)
+    finally:
+        visit.close()
+
+
+def test_setup_page_renders_math_and_widgets_offline(site, browser):
+    """The pipeline proven on a known page: MathJax typesets its equation, the widgets render."""
+    visit = PageVisit(browser, site, "book/setup.html")
+    try:
+        assert visit.facts["mathjax"] > 0, "no mjx-container: MathJax did not typeset book/setup.html"
+        assert visit.facts["widgetViews"] > 0 and visit.facts["renderedWidgets"] == visit.facts["widgetViews"]
+        assert not visit.console_errors and not visit.failed and not visit.foreign
+    finally:
+        visit.close()
+
+
+def test_site_root_redirects_to_the_first_page(site, browser):
+    visit = PageVisit(browser, site, "index.html")
+    try:
+        assert visit.page.url == site + f"{PAGES[0]}.html"
+        assert not visit.console_errors and not visit.failed and not visit.foreign, (
+            visit.console_errors + visit.failed + visit.foreign)
+    finally:
+        visit.close()

@@ -1,0 +1,107 @@
+"""Every notebook in book/, solutions/ and exercises/.
+
+1. Static checks (fast): valid nbformat 4, kernel python3, the first code cell runs
+   `import rnnlab; print(rnnlab.setup())`, book and solution notebooks are committed executed top to
+   bottom (the book renders their stored outputs), exercise notebooks are committed with outputs cleared.
+2. nbval (slow, one test per notebook, each in its own pytest process and kernel): re-executes the
+   notebook in this environment and compares every text output with the stored one
+   (`--nbval` for book/ and solutions/; `--nbval-lax` for exercises/, whose outputs are cleared and whose
+   stubs raise). Images are not compared by nbval. Cells tagged `nbval-ignore-output` are run but not
+   compared; unstable text (addresses, progress bars, durations) is masked by tests/nbval_sanitize.cfg.
+   tests/_nbval_plugin.py runs cells as Jupyter does (a trailing `;` silences the last value) and makes
+   cells tagged `raises-exception` really raise.
+
+One notebook while you work on it:  .venv/bin/pytest tests/test_notebooks.py -k 02_bptt
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+
+FOLDERS = ("book", "solutions", "exercises")
+CELL_TIMEOUT_S = 300         # nbval's per-cell limit: catches a hung cell, not a slow notebook
+NOTEBOOK_TIMEOUT_S = 900     # the whole nbval run of one notebook
+SANITIZE = "tests/nbval_sanitize.cfg"
+
+
+def _notebooks() -> list[str]:
+    found = []
+    for folder in FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.ipynb")):
+            if {".ipynb_checkpoints", "_build"} & set(path.parts):
+                continue
+            found.append(path.relative_to(ROOT).as_posix())
+    return found
+
+
+NOTEBOOKS = _notebooks()
+
+
+def _code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_is_well_formed(notebook):
+    nb = nbformat.read(ROOT / notebook, as_version=nbformat.NO_CONVERT)
+    assert nb.nbformat == 4, f"{notebook}: nbformat {nb.nbformat}, expected 4"
+    nbformat.validate(nb)
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    assert kernel == "python3", f"{notebook}: kernelspec {kernel!r}, expected 'python3'"
+
+    code = _code_cells(nb)
+    assert code, f"{notebook}: no code cell"
+    first = code[0].source
+    assert "import rnnlab" in first and "rnnlab.setup(" in first, (
+        f"{notebook}: the first code cell must be `import rnnlab; print(rnnlab.setup())` "
+        f"(seeds, threads, device), found:\n{first}")
+
+    if notebook.startswith("exercises/"):
+        dirty = [i for i, cell in enumerate(code) if cell.outputs or cell.execution_count is not None]
+        assert not dirty, f"{notebook}: code cells {dirty} keep outputs; exercises are committed cleared"
+    else:
+        counts = [cell.execution_count for cell in code if cell.source.strip()]
+        expected = list(range(1, len(counts) + 1))
+        assert counts == expected, (
+            f"{notebook}: execution counts {counts}; the notebook must be committed executed top to "
+            f"bottom in a fresh kernel:\n  .venv/bin/jupyter nbconvert --to notebook --execute "
+            f"--inplace --ExecutePreprocessor.timeout=600 {notebook}")
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_reproduces_its_outputs(notebook):
+    mode = "--nbval-lax" if notebook.startswith("exercises/") else "--nbval"
+    command = [
+        sys.executable, "-m", "pytest", notebook,
+        mode, "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT_S}",
+        "--nbval-sanitize-with", SANITIZE,
+        "-p", "_nbval_plugin", "-p", "no:randomly", "-p", "no:cacheprovider",
+        "-o", "addopts=", "-q", "--color=no",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH")])),
+        PYTHONHASHSEED="0",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    try:
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=NOTEBOOK_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"{notebook}: nbval did not finish in {NOTEBOOK_TIMEOUT_S} s\n{(err.stdout or '')[-4000:]}")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, (
+        f"{notebook}: re-executing it does not reproduce its stored outputs (nbval {mode}, exit "
+        f"{proc.returncode}). Fix the notebook or, if the new output is right, re-execute and commit it.\n"
+        + output[-12000:])
