@@ -1,0 +1,18 @@
+"""Graded exercises: the checks that exercise notebooks call, and the instructor's grader.
+
+- :func:`exercises` -- the registry of graded exercises (each check module in
+  :mod:`rnnlab.grading.checks` registers its chapter's exercises, see :mod:`rnnlab.grading.spec`).
+- :func:`check` -- ``check("01.rnn_step", rnn_step)`` judges a student's function on fresh random
+  cases and returns a :class:`CheckResult` (``.passed``, ``.score``, ``.max_score``, ``.message``,
+  ``.status``); a wrong answer never raises, an unknown id raises ``KeyError``.
+- :mod:`rnnlab.grading.generate` -- ``exercises/`` from ``solutions/`` (``rnnlab exercises build``).
+- :mod:`rnnlab.grading.grade` -- ``rnnlab grade SUBMISSIONS --out DIR``: every submission in its own
+  sandboxed process, scored here on inputs the submission never saw.
+"""
+from __future__ import annotations
+
+from rnnlab.grading.checker import CheckResult, check, judge
+from rnnlab.grading.registry import exercises
+from rnnlab.grading.spec import Exercise, register
+
+__all__ = ["Exercise", "register", "exercises", "check", "CheckResult", "judge"]

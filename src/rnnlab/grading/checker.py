@@ -1,0 +1,251 @@
+"""``check(exercise_id, func)``: run a student's function on fresh random cases and judge it.
+
+The same :func:`judge` scores the grader's submissions, so a check that passes in the notebook passes
+in ``rnnlab grade`` and the other way round.
+
+Scoring: an exercise earns its points only when **every** case matches the reference (no partial
+credit inside an exercise). Statuses: ``"passed"``, ``"wrong"`` (wrong structure, shape, dtype or
+values, or an argument changed in place), ``"not attempted"`` (the stub still raises
+``NotImplementedError``), ``"error"`` (the function raised), ``"memory"`` (it ran out of memory),
+``"missing"`` (no such function).
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from rnnlab.grading import registry
+from rnnlab.grading.compare import compare, compare_outputs, describe_short, same
+from rnnlab.grading.outcome import CallOutcome, ErrorInfo, call_function
+from rnnlab.grading.serialize import roundtrip
+from rnnlab.grading.spec import Exercise
+
+__all__ = ["CheckResult", "check", "judge", "missing_result", "draw_cases", "describe_case",
+           "format_points", "STATUSES"]
+
+STATUSES = ("passed", "wrong", "not attempted", "error", "memory", "missing")
+
+
+def format_points(x: float) -> str:
+    """``2`` -> ``"2"``, ``1.5`` -> ``"1.5"``."""
+    return f"{float(x):g}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one exercise.
+
+    ``passed`` is true only when every case matched; ``score`` is then ``max_score``, else 0.
+    ``message`` is the one-paragraph diagnosis a student reads; ``str()`` and ``repr()`` return it
+    (deterministic: no addresses, no timings), and Jupyter shows it as coloured HTML.
+    """
+
+    exercise: str
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+    status: str
+    title: str = ""
+    checked: str = ""
+    hint: str = ""
+    mistake: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython's plain-text display
+        p.text(self.message)
+
+    def _split(self) -> tuple[str, str]:
+        head, _, body = self.message.partition(": ")
+        return head, body
+
+    def _repr_markdown_(self) -> str:
+        head, body = self._split()
+        return f"**{head}**: {body}" if body else f"**{head}**"
+
+    def _repr_html_(self) -> str:
+        head, body = self._split()
+        color = "#1a7f37" if self.passed else "#b35900" if self.status == "not attempted" else "#cf222e"
+        body_html = re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(body))
+        return (f'<div style="border-left:4px solid {color};padding:0.3em 0.8em;margin:0.2em 0">'
+                f'<strong style="color:{color}">{html.escape(head)}</strong>'
+                + (f": {body_html}" if body else "") + "</div>")
+
+
+def _head(ex: Exercise, status: str, score: float) -> str:
+    mark = "✓" if status == "passed" else "✗"
+    return f"{mark} {ex.id} {status} ({format_points(score)}/{format_points(ex.points)})"
+
+
+def _arg_name(ex: Exercise, j: int) -> str:
+    return ex.arg_names[j] if j < len(ex.arg_names) else f"argument {j + 1}"
+
+
+def describe_case(ex: Exercise, case: Sequence) -> str:
+    """``"x: array (3, 4), h_prev: array (3, 5)"``."""
+    return ", ".join(f"{_arg_name(ex, j)}: {describe_short(v)}" for j, v in enumerate(case))
+
+
+def draw_cases(ex: Exercise, rng: np.random.Generator) -> list[tuple]:
+    """``ex.cases(rng)`` as a list of tuples, checked to be values that can cross the boundary."""
+    cases = ex.cases(rng)
+    if not isinstance(cases, (list, tuple)) or not cases:
+        raise TypeError(f"{ex.id}: cases(rng) must return a non-empty list of argument tuples")
+    out = []
+    for i, case in enumerate(cases):
+        if not isinstance(case, tuple):
+            raise TypeError(f"{ex.id}: case {i} is a {type(case).__name__}; expected a tuple of "
+                            f"positional arguments")
+        roundtrip(case, strict=True)  # TypeError if a value cannot cross the boundary
+        out.append(case)
+    return out
+
+
+def missing_result(ex: Exercise, message: str, status: str = "missing") -> CheckResult:
+    return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
+                       message=f"{_head(ex, status, 0)}: {message}", status=status, title=ex.title,
+                       hint=ex.hint)
+
+
+def _is_memory(err: ErrorInfo) -> bool:
+    text = err.message.lower()
+    return err.type == "MemoryError" or "can't allocate memory" in text or "unable to allocate" in text
+
+
+def _matches(ex: Exercise, case: tuple, got: Any, other: Any) -> bool:
+    if ex.judge is not None:
+        try:
+            return bool(ex.judge(roundtrip(case, strict=True), got, other)[0])
+        except Exception:
+            return False
+    return compare_outputs(got, other, output_names=ex.output_names, atol=ex.atol) is None
+
+
+def _likely_mistake(ex: Exercise, case: tuple, got: Any) -> str | None:
+    for description, wrong in ex.mistakes.items():
+        try:
+            out = roundtrip(wrong(*roundtrip(case, strict=True)), strict=False)
+        except Exception:
+            continue
+        if _matches(ex, case, got, out):
+            return description
+    return None
+
+
+def _reference(ex: Exercise, case: tuple) -> tuple[Any, dict[int, Any]]:
+    args = list(roundtrip(case, strict=True))
+    try:
+        expected = ex.reference(*args)
+    except Exception as err:
+        raise RuntimeError(f"the reference of {ex.id} failed on a case it generated: "
+                           f"{type(err).__name__}: {err}") from err
+    changed = {j: roundtrip(args[j], strict=True) for j in range(len(args)) if not same(args[j], case[j])}
+    return roundtrip(expected, strict=True), changed
+
+
+def _diagnose(ex: Exercise, case: tuple, outcome: CallOutcome) -> str | None:
+    """``None`` if the outcome matches the reference on this case, else what is wrong."""
+    expected, ref_changed = _reference(ex, case)
+    got = outcome.returned
+    if ex.judge is not None:
+        try:
+            ok, message = ex.judge(roundtrip(case, strict=True), got, expected)
+        except Exception as err:
+            ok, message = False, (f"the check could not interpret the returned value "
+                                  f"({type(err).__name__}: {err})")
+        problem = None if ok else (str(message) or "the output differs from the reference")
+    else:
+        problem = compare_outputs(got, expected, output_names=ex.output_names, atol=ex.atol)
+    if problem:
+        return problem
+    for j in sorted(set(outcome.mutated) | set(ref_changed)):
+        name = _arg_name(ex, j)
+        if j not in ref_changed:
+            return (f"the function changed its argument `{name}` in place (the reference leaves its "
+                    f"inputs unchanged): work on a copy, e.g. `{name} = {name}.copy()`, and avoid "
+                    f"`+=` on an argument")
+        after = outcome.mutated.get(j, case[j])
+        problem = compare(after, ref_changed[j], atol=ex.atol, name=name, kind="argument")
+        if problem:
+            return f"after the call, {problem}"
+    return None
+
+
+def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome]) -> CheckResult:
+    """Score ``outcomes`` (one per case) of ``ex``'s function against the reference."""
+    if len(cases) != len(outcomes):
+        raise ValueError(f"judge: {len(cases)} cases but {len(outcomes)} outcomes")
+    n = len(cases)
+    checked = f"`{ex.function}` on {n} random case{'s' * (n != 1)} ({describe_case(ex, cases[0])})"
+    errors = [(i, o.error) for i, o in enumerate(outcomes) if o.error is not None]
+    if errors and all(e.type == "NotImplementedError" for _, e in errors) and len(errors) == n:
+        return CheckResult(
+            exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points), status="not attempted",
+            message=(f"{_head(ex, 'not attempted', 0)}: `{ex.function}` still raises "
+                     f"NotImplementedError; replace the stub with your code"),
+            title=ex.title, checked=checked, hint=ex.hint)
+    if errors:
+        i, err = errors[0]
+        status = "memory" if any(_is_memory(e) for _, e in errors) else "error"
+        if status == "memory":
+            i, err = next((k, e) for k, e in errors if _is_memory(e))
+            what = f"the function ran out of memory ({err.describe()})"
+        else:
+            what = f"the function raised {err.describe()}"
+        count = f"; {len(errors)} of {n} cases raised" if n > 1 and len(errors) > 1 else ""
+        message = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {what}{count}"
+        if ex.hint:
+            message += f". Hint: {ex.hint}"
+        return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
+                           status=status, message=f"{_head(ex, status, 0)}: {message}",
+                           title=ex.title, checked=checked, hint=ex.hint)
+    first = None
+    wrong = 0
+    for i, (case, outcome) in enumerate(zip(cases, outcomes)):
+        problem = _diagnose(ex, case, outcome)
+        if problem:
+            wrong += 1
+            if first is None:
+                first = (i, problem)
+    if first is None:
+        return CheckResult(
+            exercise=ex.id, passed=True, score=float(ex.points), max_score=float(ex.points),
+            status="passed", title=ex.title, checked=checked, hint=ex.hint,
+            message=(f"{_head(ex, 'passed', ex.points)}: {n} random case{'s' * (n != 1)} "
+                     f"matched the reference"))
+    i, problem = first
+    message = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {problem}"
+    if n > 1:
+        message += f" ({wrong} of {n} cases wrong)"
+    mistake = _likely_mistake(ex, cases[i], outcomes[i].returned)
+    if mistake:
+        message += f". Likely mistake: {mistake}"
+    elif ex.hint:
+        message += f". Hint: {ex.hint}"
+    return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
+                       status="wrong", message=f"{_head(ex, 'wrong', 0)}: {message}", title=ex.title,
+                       checked=checked, hint=ex.hint, mistake=mistake)
+
+
+def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> CheckResult:
+    """Check ``func`` against the reference of ``exercise_id`` on fresh random cases.
+
+    A wrong answer never raises: the result's ``.status``/``.message`` say what is wrong. An unknown
+    ``exercise_id`` raises ``KeyError`` listing the valid ids. ``seed`` fixes the cases (tests).
+    """
+    ex = registry.get(exercise_id)
+    if func is None or not callable(func):
+        return missing_result(ex, f"expected the function `{ex.function}`, got "
+                                  f"{'None' if func is None else type(func).__name__}")
+    cases = draw_cases(ex, np.random.default_rng(seed))
+    outcomes = [call_function(func, case) for case in cases]
+    return judge(ex, cases, outcomes)

@@ -1,0 +1,307 @@
+"""rnnlab.grading.check and its parts (registry, compare, serialize), on test-only exercises.
+
+The exercises here are registered with ``registry.temporary`` so they never leak into the course's
+registry. Every wrong answer below is an independent wrong implementation (a mutant), never the
+exercise's own ``mistakes`` function.
+"""
+from __future__ import annotations
+
+import io
+import re
+import struct
+
+import numpy as np
+import pytest
+
+import grading_fixture_checks as fx
+from rnnlab.grading import CheckResult, Exercise, check, exercises, registry
+from rnnlab.grading.compare import compare, compare_outputs, same
+from rnnlab.grading.serialize import Unsupported, WireError, decode, encode, pack, unpack
+
+
+@pytest.fixture(autouse=True)
+def fixture_exercises():
+    with registry.temporary(*fx.EXERCISES):
+        yield
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+def test_reference_passes_with_full_score_and_a_stable_message():
+    r = check("99.add_arrays", lambda a, b: a + b)
+    assert isinstance(r, CheckResult)
+    assert (r.passed, r.status, r.score, r.max_score) == (True, "passed", 2.0, 2.0)
+    assert r.exercise == "99.add_arrays"
+    assert str(r) == repr(r) == "✓ 99.add_arrays passed (2/2): 4 random cases matched the reference"
+    assert r.message == str(r)
+    # the same text on every call and in every rich format (nbval compares them all)
+    again = check("99.add_arrays", lambda a, b: np.add(a, b))
+    assert repr(again) == repr(r)
+    assert again._repr_html_() == r._repr_html_() and again._repr_markdown_() == r._repr_markdown_()
+    assert "0x" not in r._repr_html_() and "passed" in r._repr_markdown_()
+
+
+def test_wrong_values_name_the_output_the_place_and_the_likely_mistake():
+    r = check("99.add_arrays", lambda a, b: a + (-b), seed=1)  # a mutant equal to a - b
+    assert (r.passed, r.status, r.score) == (False, "wrong", 0.0)
+    assert "differs from the reference: max abs error" in r.message
+    assert re.search(r"at index \(\d+, \d+\)", r.message)
+    assert "Likely mistake: subtracted b from a instead of adding" in r.message
+    assert r.mistake == "subtracted b from a instead of adding"
+
+
+def test_wrong_values_that_match_no_mistake_get_the_hint():
+    r = check("99.add_arrays", lambda a, b: a * b, seed=2)
+    assert r.status == "wrong" and r.mistake is None
+    assert r.message.endswith("Hint: Add the arrays elementwise: a + b.")
+
+
+def test_named_outputs_and_a_mistake_in_the_second_output():
+    r = check("99.scale", lambda x, f: (x * f, float(np.sum(x))), seed=3)
+    assert r.status == "wrong"
+    assert "output `total` differs from the reference" in r.message
+    assert "Likely mistake: the total was taken before scaling" in r.message
+
+
+@pytest.mark.parametrize("mutant, expected", [
+    (lambda a, b: (a + b).astype(np.float32), "dtype float32; expected float64"),
+    (lambda a, b: np.rint(a + b).astype(np.int64), "dtype int64; expected float64"),
+    (lambda a, b: (a + b).T, "has shape"),
+    (lambda a, b: (a + b).ravel(), "has shape"),
+    (lambda a, b: (a + b).tolist(), "is a list"),
+    (lambda a, b: (a + b, a), "is a tuple of 2 values"),
+    (lambda a, b: None, "is a None"),
+])
+def test_wrong_type_shape_and_dtype_are_rejected_with_a_reason(mutant, expected):
+    r = check("99.add_arrays", mutant, seed=4)
+    assert r.status == "wrong" and not r.passed and r.score == 0
+    assert expected in r.message
+
+
+def test_wrong_tuple_length_and_float32_scalar():
+    r = check("99.scale", lambda x, f: (x * f,), seed=5)
+    assert r.status == "wrong" and "returned 1 values; expected 2 (scaled, total)" in r.message
+    r = check("99.scale", lambda x, f: (x * f, np.float32((x * f).sum())), seed=5)
+    assert r.status == "wrong" and "output `total` has dtype float32" in r.message
+
+
+class Tensor:  # stands in for torch.Tensor without importing torch (seconds on a busy machine)
+    __module__ = "torch"
+
+
+def test_torch_tensor_answer_is_refused_with_a_tip():
+    r = check("99.add_arrays", lambda a, b: Tensor(), seed=6)
+    assert r.status == "wrong" and "torch.Tensor" in r.message and ".numpy()" in r.message
+
+
+def test_stub_is_not_attempted():
+    def add_arrays(a, b):
+        raise NotImplementedError("one operator is enough")
+
+    r = check("99.add_arrays", add_arrays)
+    assert (r.passed, r.status, r.score, r.max_score) == (False, "not attempted", 0.0, 2.0)
+    assert "NotImplementedError" in r.message
+
+
+def test_an_exception_reports_type_message_and_the_students_line():
+    def add_arrays(a, b):
+        c = a @ b  # shapes (n, m) @ (n, m) never align: never square
+        return c
+
+    r = check("99.add_arrays", add_arrays, seed=7)
+    assert r.status == "error" and r.score == 0
+    assert "raised ValueError" in r.message
+    assert "`c = a @ b" in r.message and "line" in r.message
+    assert "Traceback" not in r.message and len(r.message) < 800
+
+
+def test_memory_error_gets_its_own_status():
+    def add_arrays(a, b):
+        raise MemoryError("Unable to allocate 80.0 GiB")
+
+    assert check("99.add_arrays", add_arrays).status == "memory"
+
+
+def test_missing_function():
+    r = check("99.add_arrays", None)
+    assert (r.status, r.score, r.passed) == ("missing", 0.0, False)
+    assert check("99.add_arrays", 3).status == "missing"
+
+
+def test_unknown_id_raises_key_error_listing_valid_ids():
+    with pytest.raises(KeyError) as info:
+        check("99.nope", lambda a, b: a + b)
+    assert "99.add_arrays" in str(info.value) and "99.scale" in str(info.value)
+
+
+def test_mutating_an_input_is_caught_and_cannot_fool_the_reference():
+    def add_arrays(a, b):
+        a += b  # right values, but the caller's array is changed
+        return a
+
+    r = check("99.add_arrays", add_arrays, seed=8)
+    assert r.status == "wrong" and "changed its argument `a` in place" in r.message
+
+    def spoil(a, b):  # mutates its inputs after computing: the reference must still see clean ones
+        out = a + b
+        a[...] = 0
+        b[...] = 0
+        return out
+
+    assert check("99.add_arrays", spoil).status == "wrong"
+
+
+def test_an_exercise_that_updates_in_place_compares_arguments_after_the_call():
+    def sgd(params, grads, lr):
+        for k in params:
+            params[k] -= lr * grads[k]
+
+    ex = Exercise(id="98.sgd", notebook="98_x.ipynb", function="sgd", points=1, title="SGD step",
+                  cases=lambda rng: [({"w": rng.standard_normal(3)}, {"w": rng.standard_normal(3)},
+                                      0.1) for _ in range(3)],
+                  reference=sgd, arg_names=("params", "grads", "lr"))
+    with registry.temporary(ex):
+        assert check("98.sgd", sgd).passed
+
+        def wrong_sign(params, grads, lr):
+            for k in params:
+                params[k] += lr * grads[k]
+
+        r = check("98.sgd", wrong_sign)
+        assert r.status == "wrong" and "argument `params['w']`" in r.message
+
+        def not_in_place(params, grads, lr):
+            return {k: params[k] - lr * grads[k] for k in params}
+
+        r = check("98.sgd", not_in_place)
+        assert r.status == "wrong"
+
+
+def test_custom_judge_is_used_and_its_message_shown():
+    def judge(case, got, expected):
+        ok = isinstance(got, np.ndarray) and np.allclose(np.sort(got), np.sort(expected))
+        return ok, "" if ok else "the values are not a permutation of the reference"
+
+    ex = Exercise(id="98.shuffle", notebook="98_x.ipynb", function="shuffle", points=1,
+                  title="Any order", cases=lambda rng: [(rng.standard_normal(5),)],
+                  reference=lambda x: x.copy(), judge=judge)
+    with registry.temporary(ex):
+        assert check("98.shuffle", lambda x: x[::-1].copy()).passed
+        r = check("98.shuffle", lambda x: x + 1)
+        assert r.status == "wrong" and "not a permutation" in r.message
+
+
+def test_cases_are_fresh_unless_seeded():
+    seen = []
+
+    def spy(a, b):
+        seen.append(a.copy())
+        return a + b
+
+    check("99.add_arrays", spy)
+    check("99.add_arrays", spy)
+    assert not np.array_equal(seen[0], seen[4]) if seen[0].shape == seen[4].shape else True
+    seen.clear()
+    check("99.add_arrays", spy, seed=11)
+    check("99.add_arrays", spy, seed=11)
+    assert all(np.array_equal(x, y) for x, y in zip(seen[:4], seen[4:]))
+
+
+# ----------------------------------------------------------------------------- spec and registry
+
+def test_exercise_validation():
+    good = dict(id="98.f", notebook="98_x.ipynb", function="f", points=1, title="t",
+                cases=lambda rng: [(1,)], reference=lambda x: x)
+    Exercise(**good)
+    for bad in ({"id": "1.f"}, {"function": "g"}, {"notebook": "x.py"}, {"points": 0},
+                {"title": ""}, {"hint": "two\nlines"}):
+        with pytest.raises((ValueError, TypeError)):
+            Exercise(**{**good, **bad})
+    with pytest.raises(TypeError):
+        Exercise(**{**good, "reference": 3})
+
+
+def test_temporary_registration_does_not_leak():
+    ex = Exercise(id="98.leak", notebook="98_x.ipynb", function="leak", points=1, title="t",
+                  cases=lambda rng: [(1,)], reference=lambda x: x)
+    with registry.temporary(ex) as added:
+        assert "98.leak" in exercises() and added["98.leak"] is ex
+    assert "98.leak" not in exercises()
+    with pytest.raises(KeyError):
+        registry.get("98.leak")
+
+
+def test_exercises_set_indexing():
+    exs = exercises()
+    assert "99.add_arrays" in exs and exs["99.add_arrays"] is fx.ADD
+    assert exs.ids() == sorted(exs.ids())
+    assert exs.by_notebook()[fx.NOTEBOOK] == [fx.ADD, fx.SCALE]
+    with pytest.raises(KeyError):
+        exs["00.none"]
+
+
+# ----------------------------------------------------------------------------- compare
+
+def test_compare_messages():
+    assert compare(np.ones(3), np.ones(3) + 1e-12) is None
+    msg = compare(np.zeros((2, 3)), np.ones((2, 3)), name="h")
+    assert msg.startswith("output `h` differs from the reference: max abs error 1 at index (0, 0)")
+    assert "NaN" in compare(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))
+    assert compare(np.array([np.nan]), np.array([np.nan])) is None
+    assert "transpose" in compare(np.ones((2, 3)), np.ones((3, 2)))
+    assert compare({"a": 1.0}, {"a": 1.0, "b": 2.0}).endswith("missing keys 'b'")
+    assert compare(3, 3) is None and "expected 4" in compare(3, 4)
+    assert compare(1.0, np.float64(1.0 + 1e-12)) is None
+    assert compare_outputs((1.0, np.ones(2)), (1.0, np.zeros(2)), output_names=("loss", "dx")) \
+        .startswith("output `dx`")
+
+
+def test_same_is_exact():
+    assert same(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
+    assert not same(np.ones(2), np.ones(2, dtype=np.float32))
+    assert not same((1, 2), [1, 2]) and same({"a": [1]}, {"a": [1]})
+
+
+# ----------------------------------------------------------------------------- serialize
+
+def test_serialize_roundtrip_of_every_allowed_type():
+    value = (np.arange(6.0).reshape(2, 3), [1, 2.5, True, None, "s"], {"k": np.int64(3), 2: -1},
+             float("nan"), np.array(["a", "bc"]), np.ones(2, dtype=bool))
+    tree, arrays = encode(value)
+    header, back = unpack(pack({"tree": tree}, arrays))
+    out = decode(header["tree"], back)
+    assert same(out[0], value[0]) and out[1] == value[1] and np.isnan(out[3])
+    assert out[2] == {"k": 3, 2: -1} and isinstance(out[2]["k"], np.integer)
+    assert same(out[4], value[4]) and same(out[5], value[5])
+
+
+def test_serialize_refuses_objects_and_pickle():
+    with pytest.raises(TypeError):
+        encode(object())
+    with pytest.raises(TypeError):
+        encode(np.array([object()], dtype=object))
+    tree, _ = encode([lambda: 1], strict=False)
+    assert decode(tree, []) == [Unsupported("function")]
+    # a pickled object array smuggled in an npy blob is refused before numpy reads it
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    blob = buf.getvalue()
+    head = b'{"tree": {"t": "nd", "i": 0}}'
+    forged = struct.pack("<I", len(head)) + head + struct.pack("<I", 1) + struct.pack("<Q", len(blob)) + blob
+    with pytest.raises(WireError):
+        unpack(forged)
+
+
+def test_serialize_refuses_forged_lengths_and_trees():
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(4), allow_pickle=False)
+    blob = buf.getvalue()[:-8]  # header claims 4 floats, 3 follow
+    head = b"{}"
+    forged = struct.pack("<I", len(head)) + head + struct.pack("<I", 1) + struct.pack("<Q", len(blob)) + blob
+    with pytest.raises(WireError):
+        unpack(forged)
+    for tree in ([1, 2], {"t": "nd", "i": 5}, {"t": "exec", "v": "x"}, {"t": "dict", "k": [[1]], "v": [1]}):
+        with pytest.raises(WireError):
+            decode(tree, [])
+    with pytest.raises(WireError):
+        unpack(b"\x00\x00")
