@@ -1,0 +1,252 @@
+"""Seeded, vectorised generators for the two classic long-range tasks.
+
+**Adding problem** (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015): each step
+carries two numbers, a *value* drawn uniformly from [0, 1] and a *marker* that is 1 at exactly two
+steps and 0 elsewhere. The target is the sum of the two marked values. One marker falls in the
+first half of the sequence and one in the second, so the model must carry the first value across
+at least ``length // 2`` steps on average. Predicting the mean of the target, 1.0, whatever the
+input scores ``MSE = Var(U1 + U2) = 2/12 ≈ 0.167`` (:data:`ADDING_BASELINE_MSE`): a model that
+stays there has learned nothing about the sequence.
+
+**Copy task** (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016): ``copy_length`` symbols from
+an alphabet of ``n_symbols``, then ``delay`` blanks, then a delimiter; after the delimiter the
+model must reproduce the symbols in order. Symbols are ``0 .. n_symbols-1``, the blank is
+``n_symbols`` and the delimiter ``n_symbols + 1``. A model that outputs blanks everywhere and
+guesses uniformly during the recall phase scores :func:`copy_baseline_ce`.
+
+Shapes follow ``torch.nn.RNN``: ``(seq_len, batch, features)``, or ``(batch, seq_len, features)``
+with ``batch_first=True``.
+
+Randomness: every generator takes ``rng``: a ``numpy.random.Generator``, an int seed, or ``None``
+(a seed is then drawn from numpy's global generator, which :func:`rnnlab.setup` seeds, so notebooks
+stay reproducible). The ``*_stream`` helpers return zero-argument callables producing fresh
+batches, the form :func:`rnnlab.train.fit` accepts as ``data``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "ADDING_BASELINE_MSE",
+    "AddingBatch",
+    "CopyBatch",
+    "adding_problem",
+    "adding_stream",
+    "adding_dataset",
+    "copy_task",
+    "copy_stream",
+    "copy_dataset",
+    "copy_baseline_ce",
+    "as_rng",
+]
+
+#: MSE of always predicting 1.0 on the adding problem: Var(U1 + U2) = 2 * (1/12) = 1/6.
+ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+class AddingBatch(NamedTuple):
+    """One batch of the adding problem.
+
+    x : float array ``(T, N, 2)`` (``(N, T, 2)`` if batch_first); channel 0 the values in [0, 1),
+        channel 1 the markers (exactly two ones per sequence).
+    y : float array ``(N, 1)``, the sum of the two marked values.
+    positions : int64 array ``(N, 2)``, the marked steps (first < length // 2 <= second).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    positions: np.ndarray
+
+
+class CopyBatch(NamedTuple):
+    """One batch of the copy task.
+
+    x : int64 array ``(T_total, N)`` of tokens (or float one-hot ``(T_total, N, n_symbols + 2)``).
+    y : int64 array ``(T_total, N)``: the blank everywhere except the last ``copy_length`` steps,
+        which hold the symbols to recall.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a Generator, an int seed, or ``None`` (seeded from
+    numpy's global generator, which ``rnnlab.setup()`` seeds)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(int(np.random.randint(0, 2**31 - 1)))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng seed must be a non-negative int, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def _positive_int(name: str, v, minimum: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
+    return int(v)
+
+
+# --------------------------------------------------------------------------------------------
+# adding problem
+# --------------------------------------------------------------------------------------------
+def adding_problem(n: int, length: int, *, rng=None, dtype=np.float32,
+                   batch_first: bool = False) -> AddingBatch:
+    """Draw ``n`` sequences of the adding problem of ``length`` steps.
+
+    Parameters
+    ----------
+    n : batch size N.
+    length : sequence length T (>= 2).
+    rng : Generator, int seed or None (see module docstring).
+    dtype : float dtype of ``x`` and ``y``.
+    batch_first : return ``x`` as ``(N, T, 2)`` instead of ``(T, N, 2)``.
+
+    Returns
+    -------
+    AddingBatch(x, y, positions)
+
+    Examples
+    --------
+    >>> b = adding_problem(4, 10, rng=0)
+    >>> b.x.shape, b.y.shape, b.positions.shape
+    ((10, 4, 2), (4, 1), (4, 2))
+    >>> bool((b.x[:, :, 1].sum(0) == 2).all())
+    True
+    """
+    n = _positive_int("n", n)
+    length = _positive_int("length", length, 2)
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
+    g = as_rng(rng)
+    half = length // 2
+    values = g.random((length, n))
+    first = g.integers(0, half, size=n)
+    second = g.integers(half, length, size=n)
+    cols = np.arange(n)
+    markers = np.zeros((length, n))
+    markers[first, cols] = 1.0
+    markers[second, cols] = 1.0
+    x = np.stack([values, markers], axis=-1).astype(dtype)
+    y = (values[first, cols] + values[second, cols]).reshape(n, 1).astype(dtype)
+    if batch_first:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2))
+    return AddingBatch(x, y, np.stack([first, second], axis=1).astype(np.int64))
+
+
+def adding_stream(batch_size: int, length: int, *, rng=None, dtype=np.float32,
+                  batch_first: bool = False) -> Callable[[], AddingBatch]:
+    """A zero-argument callable returning a fresh adding-problem batch on every call.
+
+    All batches come from one generator, so a stream built with the same seed yields the same
+    sequence of batches. Pass it to :func:`rnnlab.train.fit` as ``data``.
+    """
+    batch_size = _positive_int("batch_size", batch_size)
+    length = _positive_int("length", length, 2)
+    g = as_rng(rng)
+
+    def next_batch() -> AddingBatch:
+        return adding_problem(batch_size, length, rng=g, dtype=dtype, batch_first=batch_first)
+
+    return next_batch
+
+
+def adding_dataset(n: int, length: int, *, rng=None, dtype=np.float32):
+    """A fixed ``torch.utils.data.TensorDataset`` of ``n`` adding-problem sequences.
+
+    Items are ``(x, y)`` with ``x`` of shape ``(T, 2)`` and ``y`` of shape ``(1,)``; a
+    ``DataLoader`` therefore yields batch-first ``(N, T, 2)`` inputs (use ``batch_first=True``
+    models, or transpose). torch is imported only here.
+    """
+    import torch
+
+    b = adding_problem(n, length, rng=rng, dtype=dtype, batch_first=True)
+    return torch.utils.data.TensorDataset(torch.from_numpy(b.x), torch.from_numpy(b.y))
+
+
+# --------------------------------------------------------------------------------------------
+# copy task
+# --------------------------------------------------------------------------------------------
+def copy_task(n: int, delay: int, *, n_symbols: int = 8, copy_length: int = 10, rng=None,
+              one_hot: bool = False, dtype=np.float32, batch_first: bool = False) -> CopyBatch:
+    """Draw ``n`` copy-task sequences.
+
+    Layout of one input sequence (``T_total = 2 * copy_length + delay`` steps)::
+
+        s_1 .. s_L | blank x (delay - 1) | delimiter | blank x L
+        target:      blank x (L + delay)            | s_1 .. s_L
+
+    Parameters
+    ----------
+    n : batch size N.
+    delay : steps between the end of the symbols and the end of the delimiter (>= 1).
+    n_symbols : alphabet size K (>= 1); tokens ``0..K-1``, blank ``K``, delimiter ``K+1``.
+    copy_length : number of symbols L to remember (>= 1).
+    one_hot : return ``x`` as float one-hot ``(T_total, N, K + 2)`` instead of int64 tokens.
+
+    Examples
+    --------
+    >>> b = copy_task(2, delay=5, n_symbols=4, copy_length=3, rng=0)
+    >>> b.x.shape, b.y.shape
+    ((11, 2), (11, 2))
+    >>> bool((b.y[-3:] == b.x[:3]).all())
+    True
+    """
+    n = _positive_int("n", n)
+    delay = _positive_int("delay", delay)
+    k = _positive_int("n_symbols", n_symbols)
+    L = _positive_int("copy_length", copy_length)
+    g = as_rng(rng)
+    blank, delim = k, k + 1
+    total = 2 * L + delay
+    symbols = g.integers(0, k, size=(L, n))
+    x = np.full((total, n), blank, dtype=np.int64)
+    x[:L] = symbols
+    x[L + delay - 1] = delim
+    y = np.full((total, n), blank, dtype=np.int64)
+    y[-L:] = symbols
+    if one_hot:
+        x = np.eye(k + 2, dtype=dtype)[x]
+    if batch_first:
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
+        y = np.ascontiguousarray(y.T)
+    return CopyBatch(x, y)
+
+
+def copy_stream(batch_size: int, delay: int, *, rng=None, **kwargs) -> Callable[[], CopyBatch]:
+    """A zero-argument callable returning a fresh copy-task batch per call (see :func:`copy_task`)."""
+    batch_size = _positive_int("batch_size", batch_size)
+    g = as_rng(rng)
+
+    def next_batch() -> CopyBatch:
+        return copy_task(batch_size, delay, rng=g, **kwargs)
+
+    return next_batch
+
+
+def copy_dataset(n: int, delay: int, *, rng=None, **kwargs):
+    """A fixed ``torch.utils.data.TensorDataset`` of copy-task ``(x, y)`` items (batch-first when
+    collated by a ``DataLoader``). torch is imported only here."""
+    import torch
+
+    kwargs.pop("batch_first", None)
+    b = copy_task(n, delay, rng=rng, batch_first=True, **kwargs)
+    return torch.utils.data.TensorDataset(torch.from_numpy(b.x), torch.from_numpy(b.y))
+
+
+def copy_baseline_ce(delay: int, n_symbols: int = 8, copy_length: int = 10) -> float:
+    """Mean cross-entropy per step (nats) of the memoryless strategy: predict the blank with
+    certainty until the recall phase, then a uniform guess over the ``n_symbols`` symbols.
+
+    ``copy_length * log(n_symbols) / (2 * copy_length + delay)`` (Arjovsky et al. 2016).
+    """
+    delay = _positive_int("delay", delay)
+    n_symbols = _positive_int("n_symbols", n_symbols)
+    copy_length = _positive_int("copy_length", copy_length)
+    return copy_length * math.log(n_symbols) / (2 * copy_length + delay)
