@@ -1,0 +1,400 @@
+r"""Graded exercises of chapter 2 (backpropagation through time): ``solutions/02_bptt.ipynb``.
+
+============================  ================================================================
+id                            what the student writes
+============================  ================================================================
+``02.output_grads``           softmax + cross-entropy summed over steps and batch: the loss and
+                              dL/dV, dL/dc, dL/dh_t (the direct term)
+``02.rnn_backward``           BPTT through a whole tanh layer: dx, dh0, dW_ih, dW_hh, db
+``02.truncated_bptt_grads``   the same weight gradients with the hidden state detached every k
+                              steps (truncated BPTT)
+``02.clip_by_global_norm``    gradient clipping by the global norm, as torch.nn.utils.clip_grad_norm_
+============================  ================================================================
+
+Notation (the book's table): ``a_t = x_t W_ih^T + h_{t-1} W_hh^T + b`` (rows are batch elements),
+``h_t = tanh(a_t)``, ``delta_t = dL/da_t``.  ``dh[t]`` is the gradient that reaches ``h_t``
+directly from the losses (the first of the two terms of dL/dh_t); the student adds the second
+term, ``delta_{t+1} W_hh``, in the backward loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.grading.spec import Exercise, register
+
+NOTEBOOK = "02_bptt.ipynb"
+
+
+def _normal(rng, *shape, scale=0.5):
+    return scale * rng.standard_normal(shape)
+
+
+# ============================================================================ 02.output_grads
+def _log_softmax(o):
+    o = o - o.max(axis=-1, keepdims=True)
+    return o - np.log(np.exp(o).sum(axis=-1, keepdims=True))
+
+
+def output_grads(h, V, c, y):
+    """Reference: ``s_t = h_t V^T + c``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
+
+    ``h`` (T, N, H), ``V`` (K, H), ``c`` (K,), ``y`` (T, N) integer classes.
+    Returns ``(loss, dV, dc, dh)``: a float, (K, H), (K,), (T, N, H).
+    """
+    T, N, _ = h.shape
+    logp = _log_softmax(h @ V.T + c)  # log softmax of the scores s_t: (T, N, K)
+    t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
+    loss = -logp[t_idx, n_idx, y].sum()
+    ds = np.exp(logp)  # y_hat
+    ds[t_idx, n_idx, y] -= 1.0  # dL/ds_t = y_hat_t - y_t
+    dV = np.einsum("tnk,tnh->kh", ds, h)
+    dc = ds.sum(axis=(0, 1))
+    dh = ds @ V
+    return float(loss), dV, dc, dh
+
+
+def _out_last_step_only(h, V, c, y):
+    loss, _, _, dh = output_grads(h, V, c, y)
+    _, dV, dc, _ = output_grads(h[-1:], V, c, y[-1:])
+    return loss, dV, dc, dh
+
+
+def _out_no_minus_y(h, V, c, y):
+    loss = output_grads(h, V, c, y)[0]
+    ds = np.exp(_log_softmax(h @ V.T + c))
+    return loss, np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
+
+
+def _out_mean_over_batch(h, V, c, y):
+    N = h.shape[1]
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    return loss / N, dV / N, dc / N, dh / N
+
+
+def _out_dc_mean_over_batch(h, V, c, y):
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    return loss, dV, dc / h.shape[1], dh
+
+
+def _out_dv_transposed(h, V, c, y):
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    return loss, dV.T, dc, dh
+
+
+def _out_cases(rng):
+    cases = []
+    for _ in range(4):
+        T, N, H, K = (int(v) for v in rng.integers([2, 2, 2, 2], [7, 5, 6, 6]))
+        cases.append((np.tanh(_normal(rng, T, N, H, scale=1.0)), _normal(rng, K, H),
+                      _normal(rng, K), rng.integers(0, K, size=(T, N))))
+    return cases
+
+
+register(Exercise(
+    id="02.output_grads",
+    notebook=NOTEBOOK,
+    function="output_grads",
+    points=2.0,
+    title="Softmax cross-entropy summed over steps: loss, dL/dV, dL/dc and dL/dh_t",
+    cases=_out_cases,
+    reference=output_grads,
+    mistakes={
+        "dV and dc taken from the last step only: V is a tied weight, sum its gradient over "
+        "every time step": _out_last_step_only,
+        "dL/ds_t = y_hat_t without subtracting the one-hot target y_t": _out_no_minus_y,
+        "loss and gradients averaged over the batch: this exercise sums over steps and batch":
+            _out_mean_over_batch,
+        "bias gradient dc averaged over the batch instead of summed": _out_dc_mean_over_batch,
+        "dV transposed: dL/dV = sum_t (y_hat_t - y_t)^T h_t has V's shape (K, H)":
+            _out_dv_transposed,
+    },
+    arg_names=("h", "V", "c", "y"),
+    output_names=("loss", "dV", "dc", "dh"),
+    hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
+))
+
+
+# ============================================================================ 02.rnn_backward
+def rnn_forward(x, h0, weight_ih, weight_hh, bias):
+    """``h`` (T, N, H) and the pre-activations ``a`` (T, N, H) of a tanh layer."""
+    hs, As = [], []
+    h = h0
+    for x_t in x:
+        a = x_t @ weight_ih.T + h @ weight_hh.T + bias
+        h = np.tanh(a)
+        As.append(a)
+        hs.append(h)
+    return np.stack(hs), np.stack(As)
+
+
+def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, recur_w=True,
+              tied="sum", dW_hh_T=False, db_mean=False, chunk=None, reset=False, align="start",
+              last_chunk_only=False):
+    """One BPTT routine with switches: the reference (defaults) and every likely mistake.
+
+    ``chunk``: truncation length k (None: full BPTT).  The hidden state runs on across chunk
+    boundaries (its value is kept; ``reset=True`` instead zeroes it, a mistake); the gradient
+    into the state before a chunk is dropped.  Chunks are ``[0, k), [k, 2k), ...`` counted from
+    the start (``align="end"`` counts them from the end, a mistake).
+    """
+    T, N, _ = x.shape
+    if chunk is not None and reset:
+        starts = set(range(0, T, chunk))
+        hs, As = [], []
+        h = h0
+        for t in range(T):
+            if t in starts and t > 0:
+                h = np.zeros_like(h)
+            a = x[t] @ weight_ih.T + h @ weight_hh.T + bias
+            h = np.tanh(a)
+            As.append(a)
+            hs.append(h)
+        h, A = np.stack(hs), np.stack(As)
+        prev = [h0 if t == 0 else (np.zeros_like(h0) if t in starts else h[t - 1])
+                for t in range(T)]
+    else:
+        h, A = rnn_forward(x, h0, weight_ih, weight_hh, bias)
+        prev = [h0] + [h[t - 1] for t in range(1, T)]
+    if chunk is None:
+        cut = set()
+    elif align == "start":
+        cut = set(range(0, T, chunk))  # no gradient flows from step t into step t-1
+    else:
+        cut = set(range(T % chunk, T, chunk)) | {0}
+    last_start = max(cut) if cut else 0
+    dx = np.zeros_like(x)
+    dW_ih, dW_hh, db = np.zeros_like(weight_ih), np.zeros_like(weight_hh), np.zeros_like(bias)
+    carry = np.zeros_like(h0)  # delta_{t+1} W_hh: the second term of dL/dh_t
+    for t in range(T - 1, -1, -1):
+        g = dh[t] + carry  # dL/dh_t: directly from the losses, plus through h_{t+1}
+        if deriv == "h":
+            delta = g * (1.0 - h[t] ** 2)  # tanh'(a_t) = 1 - tanh(a_t)^2 = 1 - h_t^2
+        elif deriv == "a":
+            delta = g * (1.0 - A[t] ** 2)
+        else:  # tanh' applied to h, as if h were the pre-activation
+            delta = g * (1.0 - np.tanh(h[t]) ** 2)
+        dx[t] = delta @ weight_ih
+        use = tied == "sum" or t == T - 1
+        if last_chunk_only and t < last_start:
+            use = False
+        if use:
+            dW_ih += delta.T @ x[t]
+            dW_hh += (prev[t].T @ delta) if dW_hh_T else (delta.T @ prev[t])
+            db += delta.mean(axis=0) if db_mean else delta.sum(axis=0)
+        carry = delta @ weight_hh if recur_w else delta
+        if not recur or t in cut:
+            carry = np.zeros_like(carry)  # the state before step t is detached
+    dh0 = carry
+    return dx, dh0, dW_ih, dW_hh, db
+
+
+def rnn_backward(x, h0, weight_ih, weight_hh, bias, dh):
+    """Reference: backpropagation through time for a whole tanh layer.
+
+    Forward: ``a_t = x_t W_ih^T + h_{t-1} W_hh^T + b``, ``h_t = tanh(a_t)``, ``t = 1..T``.
+    ``x`` (T, N, I), ``h0`` (N, H), ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias`` (H,)
+    (torch's ``bias_ih + bias_hh``), ``dh`` (T, N, H): the gradient reaching each ``h_t`` directly
+    from the losses.  Returns ``(dx, dh0, dweight_ih, dweight_hh, dbias)`` with the shapes of
+    ``x, h0, weight_ih, weight_hh, bias``.
+    """
+    return _backward(x, h0, weight_ih, weight_hh, bias, dh)
+
+
+def _bw(**switches):
+    def wrong(x, h0, weight_ih, weight_hh, bias, dh):
+        return _backward(x, h0, weight_ih, weight_hh, bias, dh, **switches)
+    return wrong
+
+
+def _rnn_cases(rng):
+    cases = []
+    for _ in range(4):
+        T, N, D, H = (int(v) for v in rng.integers([3, 1, 1, 2], [8, 5, 5, 6]))
+        cases.append((_normal(rng, T, N, D, scale=1.0), np.tanh(_normal(rng, N, H)),
+                      _normal(rng, H, D), _normal(rng, H, H), _normal(rng, H),
+                      _normal(rng, T, N, H, scale=1.0)))
+    return cases
+
+
+RNN_BACKWARD_MISTAKES = {
+    "tanh derivative taken on the pre-activation: use 1 - h_t**2 (h_t = tanh(a_t)), "
+    "not 1 - a_t**2": _bw(deriv="a"),
+    "tanh applied twice in the derivative: h_t is already tanh(a_t), so tanh'(a_t) = 1 - h_t**2, "
+    "not 1 - tanh(h_t)**2": _bw(deriv="tanh_h"),
+    "delta recursion missing the W_hh term: the gradient reaching h_{t-1} is delta_t @ W_hh, "
+    "not delta_t": _bw(recur_w=False),
+    "no gradient through time: dL/dh_t also has the term delta_{t+1} @ W_hh from step t+1":
+        _bw(recur=False),
+    "gradient of a tied weight not summed over time (only the last step kept): W_ih, W_hh and b "
+    "are used at every step, sum their gradients over t": _bw(tied="last"),
+    "dweight_hh transposed: dL/dW_hh = sum_t delta_t^T h_{t-1}, shape (hidden, hidden) with rows "
+    "indexing the receiving unit": _bw(dW_hh_T=True),
+    "bias gradient not summed over the batch (averaged instead)": _bw(db_mean=True),
+}
+
+
+register(Exercise(
+    id="02.rnn_backward",
+    notebook=NOTEBOOK,
+    function="rnn_backward",
+    points=3.0,
+    title="Backpropagation through time for a whole tanh layer: dx, dh0, dW_ih, dW_hh, db",
+    cases=_rnn_cases,
+    reference=rnn_backward,
+    mistakes=RNN_BACKWARD_MISTAKES,
+    arg_names=("x", "h0", "weight_ih", "weight_hh", "bias", "dh"),
+    output_names=("dx", "dh0", "dweight_ih", "dweight_hh", "dbias"),
+    hint="Run the forward pass and keep every h_t; then go backwards: g = dh[t] + carry, "
+         "delta = g * (1 - h_t**2), accumulate delta^T x_t, delta^T h_{t-1}, delta.sum(0), "
+         "carry = delta @ weight_hh.",
+))
+
+
+# ============================================================================ 02.truncated_bptt_grads
+def truncated_bptt_grads(x, h0, weight_ih, weight_hh, bias, dh, k):
+    """Reference: the weight gradients of truncated BPTT with the state detached every ``k`` steps.
+
+    The forward pass runs over the whole sequence (the hidden state's *value* crosses every
+    boundary); the sequence is cut into chunks ``[0, k), [k, 2k), ...`` and no gradient flows
+    from a chunk into the state before it, exactly what ``h = h.detach()`` every ``k`` steps does
+    in torch followed by one ``backward()`` of the summed loss.  Arguments as
+    :func:`rnn_backward`, plus ``k >= 1``.  Returns ``(dweight_ih, dweight_hh, dbias)``.
+    """
+    return _backward(x, h0, weight_ih, weight_hh, bias, dh, chunk=k)[2:]
+
+
+def _tr(**switches):
+    def wrong(x, h0, weight_ih, weight_hh, bias, dh, k):
+        return _backward(x, h0, weight_ih, weight_hh, bias, dh, chunk=k, **switches)[2:]
+    return wrong
+
+
+def _tr_full(x, h0, weight_ih, weight_hh, bias, dh, k):
+    return rnn_backward(x, h0, weight_ih, weight_hh, bias, dh)[2:]
+
+
+def _tr_off_by_one(x, h0, weight_ih, weight_hh, bias, dh, k):
+    return _backward(x, h0, weight_ih, weight_hh, bias, dh, chunk=k + 1)[2:]
+
+
+def _trunc_cases(rng):
+    cases = []
+    for T, k in ((13, 4), (int(rng.integers(9, 14)), 3), (10, 1), (int(rng.integers(7, 11)), 5)):
+        N, D, H = (int(v) for v in rng.integers([1, 1, 2], [4, 4, 5]))
+        cases.append((_normal(rng, T, N, D, scale=1.0), np.tanh(_normal(rng, N, H)),
+                      _normal(rng, H, D), _normal(rng, H, H, scale=0.8), _normal(rng, H),
+                      _normal(rng, T, N, H, scale=1.0), k))
+    return cases
+
+
+register(Exercise(
+    id="02.truncated_bptt_grads",
+    notebook=NOTEBOOK,
+    function="truncated_bptt_grads",
+    points=2.0,
+    title="Truncated BPTT: weight gradients with the hidden state detached every k steps",
+    cases=_trunc_cases,
+    reference=truncated_bptt_grads,
+    mistakes={
+        "not truncated: the gradient still flows across the chunk boundaries (full BPTT)":
+            _tr_full,
+        "the hidden state reset to zero at each chunk: detaching keeps the state's value and "
+        "cuts only the gradient": _tr(reset=True),
+        "chunks counted from the end of the sequence: cut before steps k, 2k, ... from the start":
+            _tr(align="end"),
+        "only the last chunk's gradient kept: the weights are tied, sum the gradients of every "
+        "chunk": _tr(last_chunk_only=True),
+        "off by one: the chunks have k + 1 steps": _tr_off_by_one,
+        "tanh derivative taken on the pre-activation: use 1 - h_t**2, not 1 - a_t**2":
+            _tr(deriv="a"),
+    },
+    arg_names=("x", "h0", "weight_ih", "weight_hh", "bias", "dh", "k"),
+    output_names=("dweight_ih", "dweight_hh", "dbias"),
+    hint="Same loop as rnn_backward, but set the carried gradient to zero whenever t is a "
+         "multiple of k (the state before step t is detached).",
+))
+
+
+# ============================================================================ 02.clip_by_global_norm
+def clip_by_global_norm(grads, max_norm):
+    """Reference: ``torch.nn.utils.clip_grad_norm_`` on a dict of arrays.
+
+    ``total = sqrt(sum over tensors of sum(g**2))``; every tensor is multiplied by
+    ``min(1, max_norm / (total + 1e-6))``.  Returns ``(clipped, total)``: a new dict with the same
+    keys and shapes (the input is not modified) and the norm before clipping as a float.
+    """
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return {name: g * scale for name, g in grads.items()}, total
+
+
+def _clip_per_tensor(grads, max_norm):
+    total = clip_by_global_norm(grads, max_norm)[1]
+    out = {}
+    for name, g in grads.items():
+        n = float(np.linalg.norm(g))
+        out[name] = g * min(1.0, max_norm / (n + 1e-6))
+    return out, total
+
+
+def _clip_by_value(grads, max_norm):
+    total = clip_by_global_norm(grads, max_norm)[1]
+    return {name: np.clip(g, -max_norm, max_norm) for name, g in grads.items()}, total
+
+
+def _clip_always(grads, max_norm):
+    total = clip_by_global_norm(grads, max_norm)[1]
+    return {name: g * (max_norm / total) for name, g in grads.items()}, total
+
+
+def _clip_sum_of_norms(grads, max_norm):
+    total = float(sum(np.linalg.norm(g) for g in grads.values()))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return {name: g * scale for name, g in grads.items()}, total
+
+
+def _clip_norm_after(grads, max_norm):
+    clipped, _ = clip_by_global_norm(grads, max_norm)
+    return clipped, float(np.sqrt(sum(float(np.sum(g * g)) for g in clipped.values())))
+
+
+def _clip_cases(rng):
+    cases = []
+    for scale, max_norm in ((5.0, 1.0), (0.01, 5.0), (3.0, 2.5), (1.0, 0.5)):  # one below max_norm
+        D, H, K = (int(v) for v in rng.integers([1, 2, 2], [5, 6, 5]))
+        grads = {
+            "weight_ih_l0": _normal(rng, H, D, scale=scale),
+            "weight_hh_l0": _normal(rng, H, H, scale=scale),
+            "bias_ih_l0": _normal(rng, H, scale=scale),
+            "bias_hh_l0": _normal(rng, H, scale=scale),
+            "out.weight": _normal(rng, K, H, scale=10 * scale),  # one tensor dominates the norm
+        }
+        cases.append((grads, max_norm))
+    return cases
+
+
+register(Exercise(
+    id="02.clip_by_global_norm",
+    notebook=NOTEBOOK,
+    function="clip_by_global_norm",
+    points=2.0,
+    title="Gradient clipping by the global norm (as torch.nn.utils.clip_grad_norm_)",
+    cases=_clip_cases,
+    reference=clip_by_global_norm,
+    mistakes={
+        "clipping per tensor instead of by the global norm: one scale factor for all tensors, "
+        "computed from the norm of all of them together": _clip_per_tensor,
+        "clipping by value (each element clipped to [-max_norm, max_norm]) instead of by norm":
+            _clip_by_value,
+        "always rescaled to max_norm: gradients whose norm is already below max_norm must stay "
+        "unchanged": _clip_always,
+        "total norm taken as the sum of the tensors' norms: it is sqrt of the sum of all squares":
+            _clip_sum_of_norms,
+        "returned the norm after clipping: return the total norm before clipping, as torch does":
+            _clip_norm_after,
+    },
+    arg_names=("grads", "max_norm"),
+    output_names=("clipped", "total_norm"),
+    hint="total = sqrt(sum of g**2 over every tensor); scale = min(1, max_norm / (total + 1e-6)); "
+         "multiply every tensor by the same scale.",
+))

@@ -1,0 +1,403 @@
+"""Figures and explorers of chapter 1 (recurrent networks).
+
+Drawn diagrams (matplotlib patches, no images shipped):
+
+- :func:`unrolled_figure`     the cell with its loop, and the same cell unrolled over time;
+- :func:`mappings_figure`     one-to-many, many-to-one, many-to-many (tagging and encoder-decoder);
+- :func:`block_matrix_figure` an RNN's weights as one matrix over all units, zero blocks shaded.
+
+Measured figures and the explorer:
+
+- :func:`hidden_state_figure` heat map of the hidden state ``h_t`` while a sequence is read;
+- :func:`hidden_state_explorer` the same, stepped with a slider (ipywidgets, live in Jupyter only);
+- :func:`carry_bit_figure`    a hand-built one-unit latch that carries a bit across many steps.
+
+Every function returns the matplotlib ``Figure`` (or the widget) and draws nothing global, so a
+notebook cell is one call.  Symbols follow the book's notation table: ``U = weight_ih_l0``
+(H x I), ``W = weight_hh_l0`` (H x H), ``V`` the output layer's weight (K x H).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from rnnlab.viz.style import COLORS, new_figure
+
+__all__ = [
+    "unrolled_figure",
+    "mappings_figure",
+    "block_matrix_figure",
+    "rnn_states",
+    "hidden_state_figure",
+    "hidden_state_explorer",
+    "latch_states",
+    "carry_bit_figure",
+    "carry_bit_batch",
+    "train_carry_bit",
+]
+
+# ----------------------------------------------------------------------------- drawing helpers
+_BOX_W, _BOX_H = 0.9, 0.62
+
+
+def _box(ax, x, y, text, color, w=_BOX_W, h=_BOX_H, fontsize=11, style="round,pad=0.04"):
+    """A labelled rounded box centred at (x, y)."""
+    patch = FancyBboxPatch(
+        (x - w / 2, y - h / 2), w, h, boxstyle=style, linewidth=1.4,
+        edgecolor=COLORS["black"], facecolor=color, zorder=2,
+    )
+    ax.add_patch(patch)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=3)
+    return patch
+
+
+def _arrow(ax, start, end, label=None, color=COLORS["black"], style="-|>", ls="-",
+           connection="arc3", label_offset=(0.0, 0.0), fontsize=10, lw=1.4):
+    """An arrow from ``start`` to ``end`` (data coordinates) with an optional label at its middle."""
+    arrow = FancyArrowPatch(
+        start, end, arrowstyle=style, mutation_scale=12, color=color, linestyle=ls,
+        connectionstyle=connection, linewidth=lw, zorder=1, shrinkA=0, shrinkB=0,
+    )
+    ax.add_patch(arrow)
+    if label:
+        mx = (start[0] + end[0]) / 2 + label_offset[0]
+        my = (start[1] + end[1]) / 2 + label_offset[1]
+        ax.text(mx, my, label, ha="center", va="center", fontsize=fontsize, color=color,
+                zorder=4, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.9))
+    return arrow
+
+
+def _blank(ax):
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.grid(False)
+
+
+# ----------------------------------------------------------------------------- unrolled RNN
+def unrolled_figure(steps: int = 4):
+    """The recurrent cell (left) and the same cell unrolled over ``steps`` time steps (right).
+
+    Every copy carries the same three matrices: ``U`` (input to hidden, torch's ``weight_ih_l0``),
+    ``W`` (hidden to hidden, ``weight_hh_l0``) and ``V`` (hidden to output, a separate ``Linear``).
+    The unrolled picture starts from the zero state ``h_0 = 0``.
+    """
+    if not isinstance(steps, int) or not 2 <= steps <= 8:
+        raise ValueError(f"steps must be an int between 2 and 8, got {steps!r}")
+    fig, ax = new_figure(figsize=(1.9 + 1.55 * (steps + 1) + 1.2, 3.4))
+    _blank(ax)
+    yx, yh, yo = 0.0, 1.35, 2.7
+    hid, inp, out = COLORS["sky"], "#E8E8E8", "#F6D9A8"
+
+    # rolled cell
+    x0 = 0.6
+    _box(ax, x0, yx, "$x_t$", inp)
+    _box(ax, x0, yh, "$h_t$", hid)
+    _box(ax, x0, yo, "$s_t$", out)
+    _arrow(ax, (x0, yx + _BOX_H / 2), (x0, yh - _BOX_H / 2), "$U$", label_offset=(0.22, 0))
+    _arrow(ax, (x0, yh + _BOX_H / 2), (x0, yo - _BOX_H / 2), "$V$", label_offset=(0.22, 0))
+    _arrow(ax, (x0 + _BOX_W / 2, yh + 0.16), (x0 + _BOX_W / 2, yh - 0.16), None,
+           connection="bar,fraction=-1.1", color=COLORS["red"])
+    ax.text(x0 + _BOX_W / 2 + 0.5, yh, "$W$", ha="center", va="center", fontsize=10,
+            color=COLORS["red"], bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none"))
+    ax.text(x0 + 1.55, yh, "unroll\n" + r"$\Longrightarrow$", ha="center", va="center", fontsize=11)
+
+    # unrolled copies
+    start, dx = x0 + 2.65, 1.55
+    _box(ax, start, yh, "$h_0{=}0$", "white", w=0.95)
+    for k in range(1, steps + 1):
+        xc = start + k * dx
+        _box(ax, xc, yx, f"$x_{k}$", inp)
+        _box(ax, xc, yh, f"$h_{k}$", hid)
+        _box(ax, xc, yo, f"$s_{k}$", out)
+        _arrow(ax, (xc, yx + _BOX_H / 2), (xc, yh - _BOX_H / 2), "$U$", label_offset=(0.22, 0))
+        _arrow(ax, (xc, yh + _BOX_H / 2), (xc, yo - _BOX_H / 2), "$V$", label_offset=(0.22, 0))
+        prev = xc - dx + (_BOX_W / 2 if k > 1 else 0.95 / 2)
+        _arrow(ax, (prev, yh), (xc - _BOX_W / 2, yh), "$W$", color=COLORS["red"],
+               label_offset=(0, 0.2))
+    ax.set_xlim(-0.1, start + steps * dx + 0.7)
+    ax.set_ylim(-0.55, 3.25)
+    ax.set_title("One cell, unrolled: every time step reuses the same U, W and V")
+    return fig
+
+
+# ----------------------------------------------------------------------------- input/output mappings
+def _mapping(ax, title, n, inputs, outputs, x_off, y_off=0.0, dx=0.75, hidden_fill=None):
+    """Draw one input/output pattern: ``inputs``/``outputs`` are sets of step indices."""
+    hid, inp, out = COLORS["sky"], "#E8E8E8", "#F6D9A8"
+    w, h = 0.5, 0.42
+    for k in range(n):
+        xc = x_off + k * dx
+        _box(ax, xc, y_off + 1.0, "", hidden_fill[k] if hidden_fill else hid, w=w, h=h)
+        if k in inputs:
+            _box(ax, xc, y_off, "$x$", inp, w=w, h=h, fontsize=9)
+            _arrow(ax, (xc, y_off + h / 2), (xc, y_off + 1.0 - h / 2), lw=1.1)
+        if k in outputs:
+            _box(ax, xc, y_off + 2.0, "$y$", out, w=w, h=h, fontsize=9)
+            _arrow(ax, (xc, y_off + 1.0 + h / 2), (xc, y_off + 2.0 - h / 2), lw=1.1)
+        if k:
+            _arrow(ax, (xc - dx + w / 2, y_off + 1.0), (xc - w / 2, y_off + 1.0),
+                   color=COLORS["red"], lw=1.1)
+    ax.text(x_off + (n - 1) * dx / 2, y_off - 0.65, title, ha="center", va="center", fontsize=10)
+
+
+def mappings_figure():
+    """The four shapes of a sequence task: which steps take an input and which give an output."""
+    fig, ax = new_figure(figsize=(10.5, 2.9))
+    _blank(ax)
+    enc, dec = COLORS["sky"], COLORS["green"]
+    _mapping(ax, "one-to-many\n(caption an image)", 4, {0}, {0, 1, 2, 3}, 0.0)
+    _mapping(ax, "many-to-one\n(classify a sequence)", 4, {0, 1, 2, 3}, {3}, 3.1)
+    _mapping(ax, "many-to-many, aligned\n(tag every word)", 4, {0, 1, 2, 3}, {0, 1, 2, 3}, 6.2)
+    _mapping(ax, "many-to-many, encoder-decoder\n(translate)", 6, {0, 1, 2}, {3, 4, 5}, 9.3,
+             hidden_fill=[enc] * 3 + [dec] * 3)
+    ax.set_xlim(-0.5, 13.6)
+    ax.set_ylim(-1.1, 2.4)
+    ax.set_title("Which steps read an input and which emit an output decides the task's shape")
+    return fig
+
+
+# ----------------------------------------------------------------------------- the graph view
+def block_matrix_figure(U: np.ndarray, W: np.ndarray, V: np.ndarray):
+    """An RNN's weights written as one matrix over all units (inputs, hidden, outputs).
+
+    Entry ``M[i, j]`` is the weight of the connection from unit ``j`` to unit ``i``.  A general
+    recurrent net may connect any unit to any other; the layered RNN is the special case where
+    every block except ``U``, ``W`` and ``V`` is zero (shaded).
+    """
+    U, W, V = (np.asarray(a, dtype=float) for a in (U, W, V))
+    H, I = U.shape
+    K = V.shape[0]
+    if W.shape != (H, H) or V.shape[1] != H:
+        raise ValueError(f"expected U (H, I), W (H, H), V (K, H); got {U.shape}, {W.shape}, {V.shape}")
+    n = I + H + K
+    M = np.zeros((n, n))
+    M[I:I + H, :I] = U
+    M[I:I + H, I:I + H] = W
+    M[I + H:, I:I + H] = V
+    fig, ax = new_figure(figsize=(5.0, 4.4))
+    ax.grid(False)
+    lim = np.abs(M).max()
+    im = ax.imshow(np.ma.masked_where(M == 0, M), cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.imshow(np.where(M == 0, 1.0, np.nan), cmap="Greys", vmin=0, vmax=4, alpha=0.5)
+    for edge in (I - 0.5, I + H - 0.5):
+        ax.axhline(edge, color="black", lw=1)
+        ax.axvline(edge, color="black", lw=1)
+    ticks = [(I - 1) / 2, I + (H - 1) / 2, I + H + (K - 1) / 2]
+    ax.set_xticks(ticks, ["inputs", "hidden", "outputs"])
+    ax.set_yticks(ticks, ["inputs", "hidden", "outputs"])
+    ax.set_xlabel("from unit")
+    ax.set_ylabel("to unit")
+    for (r, c), name in {(1, 0): "U", (1, 1): "W", (2, 1): "V"}.items():
+        ax.text(ticks[c], ticks[r], name, ha="center", va="center", fontsize=14,
+                color="black", bbox=dict(boxstyle="round", fc="white", alpha=0.7))
+    fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    ax.set_title("Layers are a graph with zero blocks:\nonly U, W and V are non-zero")
+    return fig
+
+
+# ----------------------------------------------------------------------------- stepping an RNN
+def rnn_states(x: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b: np.ndarray | None = None,
+               h0: np.ndarray | None = None) -> np.ndarray:
+    """Hidden states ``h_1..h_T`` of a one-layer tanh RNN for one sequence (no batch).
+
+    ``x``: (T, I); ``W_ih``: (H, I); ``W_hh``: (H, H); ``b``: (H,) (``bias_ih + bias_hh``);
+    ``h0``: (H,), zeros when omitted.  Returns ``h`` of shape (T, H).
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != W_ih.shape[1]:
+        raise ValueError(f"x must have shape (T, input_size={W_ih.shape[1]}), got {x.shape}")
+    H = W_hh.shape[0]
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
+    b = np.zeros(H) if b is None else np.asarray(b, dtype=float)
+    out = np.empty((x.shape[0], H))
+    for t, x_t in enumerate(x):
+        h = np.tanh(W_ih @ x_t + W_hh @ h + b)
+        out[t] = h
+    return out
+
+
+def _demo_rnn(hidden_size=8, input_size=3, seq_len=24, radius=0.95, seed=0):
+    """A seeded RNN and an input sequence: a few pulses on channel 0, noise elsewhere."""
+    rng = np.random.default_rng(seed)
+    W_hh = rng.standard_normal((hidden_size, hidden_size))
+    W_hh *= radius / np.abs(np.linalg.eigvals(W_hh)).max()
+    W_ih = rng.standard_normal((hidden_size, input_size))
+    b = 0.1 * rng.standard_normal(hidden_size)
+    x = 0.15 * rng.standard_normal((seq_len, input_size))
+    x[[2, 12], 0] = 2.0
+    return x, W_ih, W_hh, b
+
+
+def _draw_states(axes, x, h, upto):
+    ax_x, ax_h = axes
+    T = x.shape[0]
+    steps = np.arange(1, T + 1)
+    for d in range(x.shape[1]):
+        ax_x.plot(steps[:upto], x[:upto, d], marker="o", ms=3, label=f"$x_{{t,{d + 1}}}$")
+    ax_x.set_xlim(0.5, T + 0.5)
+    ax_x.set_ylim(x.min() - 0.2, x.max() + 0.2)
+    ax_x.set_ylabel("input value")
+    ax_x.legend(loc="upper right", ncol=x.shape[1], fontsize=8)
+    shown = np.full_like(h, np.nan)
+    shown[:upto] = h[:upto]
+    ax_h.grid(False)
+    im = ax_h.imshow(shown.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                     extent=(0.5, T + 0.5, h.shape[1] + 0.5, 0.5), interpolation="nearest")
+    ax_h.set_xlabel("time step t")
+    ax_h.set_ylabel("hidden unit")
+    return im
+
+
+def hidden_state_figure(x=None, W_ih=None, W_hh=None, b=None, steps_shown: Sequence[int] | None = None):
+    """Static rendering of the stepping explorer: inputs on top, ``h_t`` of every unit below.
+
+    With no arguments it uses the chapter's seeded demo RNN (8 units, spectral radius 0.95)
+    reading a noisy sequence with two pulses; each pulse leaves a trace that fades over steps.
+    """
+    if x is None:
+        x, W_ih, W_hh, b = _demo_rnn()
+    h = rnn_states(x, W_ih, W_hh, b)
+    fig, (ax_x, ax_h) = new_figure(2, 1, figsize=(7.5, 4.6), sharex=True,
+                                   gridspec_kw={"height_ratios": [1, 2]})
+    im = _draw_states((ax_x, ax_h), x, h, x.shape[0])
+    fig.colorbar(im, ax=ax_h, label="$h_{t,i}$ (tanh, in [-1, 1])")
+    for t in steps_shown or []:
+        ax_h.axvline(t, color=COLORS["black"], ls=":", lw=1)
+    ax_x.set_title("Each input pulse changes the whole hidden state, and its trace fades over steps")
+    return fig
+
+
+def hidden_state_explorer(x=None, W_ih=None, W_hh=None, b=None):
+    """Step an RNN through a sequence with a slider (Jupyter only; the book shows
+    :func:`hidden_state_figure`).  A second slider scales ``W`` to change its spectral radius."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    if x is None:
+        x, W_ih, W_hh, b = _demo_rnn(radius=1.0)
+    radius0 = float(np.abs(np.linalg.eigvals(W_hh)).max())
+    out = widgets.Output()
+
+    def draw(t, radius):
+        h = rnn_states(x, W_ih, W_hh * (radius / radius0), b)
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = new_figure(1, 3, figsize=(11, 3.2),
+                                   gridspec_kw={"width_ratios": [2, 3, 1.2]})
+            steps = np.arange(1, x.shape[0] + 1)
+            for d in range(x.shape[1]):
+                axes[0].plot(steps[:t], x[:t, d], marker="o", ms=3, label=f"input {d + 1}")
+            axes[0].set_xlim(0.5, x.shape[0] + 0.5)
+            axes[0].set_xlabel("time step t")
+            axes[0].set_ylabel("input value")
+            axes[0].legend(fontsize=8)
+            shown = np.full_like(h, np.nan)
+            shown[:t] = h[:t]
+            axes[1].grid(False)
+            axes[1].imshow(shown.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                           extent=(0.5, x.shape[0] + 0.5, h.shape[1] + 0.5, 0.5))
+            axes[1].set_xlabel("time step t")
+            axes[1].set_ylabel("hidden unit")
+            axes[1].set_title(f"hidden state up to t = {t} (spectral radius {radius:.2f})")
+            axes[2].barh(np.arange(1, h.shape[1] + 1), h[t - 1], color=COLORS["blue"])
+            axes[2].set_xlim(-1, 1)
+            axes[2].invert_yaxis()
+            axes[2].set_xlabel(f"$h_{{{t}}}$")
+            plt.show()
+
+    t_slider = widgets.IntSlider(value=1, min=1, max=x.shape[0], description="step t")
+    r_slider = widgets.FloatSlider(value=radius0, min=0.1, max=3.0, step=0.05,
+                                   description="radius of W")
+    widgets.interactive_output(draw, {"t": t_slider, "radius": r_slider})
+    return widgets.VBox([widgets.HBox([t_slider, r_slider]), out])
+
+
+# ----------------------------------------------------------------------------- carrying a bit
+def latch_states(bits: np.ndarray, noise: np.ndarray, w: float, u: float) -> np.ndarray:
+    """Run the one-unit latch ``h_t = tanh(w h_{t-1} + u x_t)`` with ``x_1 = bit`` and
+    ``x_t = noise_t`` afterwards.  ``bits``: (B,) of +-1; ``noise``: (B, T-1).  Returns (B, T)."""
+    x = np.concatenate([np.asarray(bits, float)[:, None], np.asarray(noise, float)], axis=1)
+    h = np.zeros(x.shape[0])
+    out = np.empty_like(x)
+    for t in range(x.shape[1]):
+        h = np.tanh(w * h + u * x[:, t])
+        out[:, t] = h
+    return out
+
+
+def carry_bit_figure(w_good: float = 5.0, w_bad: float = 0.9, u: float = 2.0, steps: int = 50,
+                     n: int = 6, noise_scale: float = 0.5, seed: int = 0):
+    """The latch with a recurrent weight above 1 keeps the first input's sign for ``steps``
+    steps despite noise; with a weight below 1 the bit fades and the noise takes over."""
+    rng = np.random.default_rng(seed)
+    bits = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    noise = rng.uniform(-noise_scale, noise_scale, size=(n, steps - 1))
+    fig, axes = new_figure(1, 2, figsize=(9.5, 3.3), sharey=True)
+    t = np.arange(1, steps + 1)
+    for ax, w in zip(axes, (w_good, w_bad)):
+        h = latch_states(bits, noise, w, u)
+        for i in range(n):
+            ax.plot(t, h[i], color=COLORS["blue"] if bits[i] > 0 else COLORS["red"],
+                    ls="-" if bits[i] > 0 else "--", lw=1.2)
+        ok = np.mean(np.sign(h[:, -1]) == bits)
+        ax.set_title(f"w = {w:g}: sign of $h_{{{steps}}}$ right for {ok:.0%} of runs")
+        ax.set_xlabel("time step t")
+        ax.axhline(0, color=COLORS["grey"], lw=0.8)
+    axes[0].set_ylabel("$h_t$")
+    fig.suptitle(f"A weight above 1 latches the first input for {steps} steps; below 1 it leaks away")
+    return fig
+
+
+# ----------------------------------------------------------------------------- learning the latch
+class CarryBitRun(NamedTuple):
+    steps: int
+    accuracy: float  # on 1000 fresh sequences after training
+    final_loss: float  # binary cross-entropy of the last update
+    grad_first_input: float  # ||dL/dx_1|| at initialisation, averaged over a batch
+
+
+def carry_bit_batch(rng: np.random.Generator, steps: int, batch: int, noise: float = 0.5):
+    """The carry-bit task: ``x_1`` is the bit (+-1), ``x_2..x_T`` uniform noise in
+    ``[-noise, noise]``.  Returns ``x`` (steps, batch, 1) and ``bits`` (batch,), numpy float64."""
+    bits = np.where(rng.random(batch) < 0.5, -1.0, 1.0)
+    x = rng.uniform(-noise, noise, size=(steps, batch, 1))
+    x[0, :, 0] = bits
+    return x, bits
+
+
+def train_carry_bit(steps: int, updates: int = 300, lr: float = 0.1, hidden_size: int = 8,
+                    batch: int = 64, seed: int = 0) -> CarryBitRun:
+    """Train ``torch.nn.RNN(1, hidden_size)`` + ``Linear`` with plain SGD to report the first
+    input's sign after ``steps`` steps (float32, one thread).  Also measures the gradient of the
+    loss with respect to the first input at initialisation."""
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    rnn, head = torch.nn.RNN(1, hidden_size), torch.nn.Linear(hidden_size, 1)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=lr)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def loss_of(x, bits):
+        out, _ = rnn(x)
+        return bce(head(out[-1])[:, 0], (bits > 0).float())
+
+    x, bits = carry_bit_batch(rng, steps, batch)
+    x0 = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    loss_of(x0, torch.tensor(bits)).backward()
+    grad_first = float(x0.grad[0].norm() / np.sqrt(batch))
+    opt.zero_grad()
+    for _ in range(updates):
+        x, bits = carry_bit_batch(rng, steps, batch)
+        loss = loss_of(torch.tensor(x, dtype=torch.float32), torch.tensor(bits))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x, bits = carry_bit_batch(rng, steps, 1000)
+    with torch.no_grad():
+        pred = head(rnn(torch.tensor(x, dtype=torch.float32))[0][-1])[:, 0] > 0
+    acc = float((pred.numpy() == (bits > 0)).mean())
+    return CarryBitRun(steps, acc, float(loss.item()), grad_first)

@@ -1,0 +1,428 @@
+"""Figures, experiments and explorers of chapter 2 (backpropagation through time).
+
+- :func:`bptt_graph_figure`      the unrolled graph with its losses and the two gradient paths
+  into every hidden state;
+- :func:`hidden_gradient_norms`  ``||dL/dh_t||`` against the distance ``T - t`` for a tanh RNN
+  whose recurrent matrix has a chosen spectral radius (the measurement behind the
+  vanishing/exploding plots), in float64 or float32;
+- :func:`gradient_norm_figure`   that measurement for several radii, log scale;
+- :func:`spectral_radius_explorer` the same with sliders (Jupyter only);
+- :func:`underflow_figure`       the float32 and float64 versions of one vanishing curve;
+- :func:`truncation_errors`, :func:`truncation_figure`   how far truncated BPTT's gradient is
+  from the full one, and what one update costs, against the truncation length k;
+- :func:`train_delayed_recall`, :func:`clipping_figure`  plain SGD with and without gradient
+  clipping on a small sequence task.
+
+Notation as in the book: ``a_t = U x_t + W h_{t-1} + b``, ``h_t = tanh(a_t)``,
+``s_t = V h_t + c``; in code ``U = weight_ih_l0``, ``W = weight_hh_l0``, ``b = bias_ih_l0 +
+bias_hh_l0``, ``V``/``c`` the weight and bias of the separate output layer.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+from rnnlab.viz.ch01 import _BOX_H, _BOX_W, _arrow, _blank, _box
+from rnnlab.viz.style import COLORS, new_figure
+
+__all__ = [
+    "bptt_graph_figure",
+    "recurrent_matrix",
+    "hidden_gradient_norms",
+    "gradient_norm_figure",
+    "spectral_radius_explorer",
+    "underflow_figure",
+    "delayed_recall",
+    "RNNClassifier",
+    "train_delayed_recall",
+    "clipping_figure",
+    "truncation_errors",
+    "truncation_figure",
+]
+
+
+# ----------------------------------------------------------------------------- the unrolled graph
+def bptt_graph_figure(steps: int = 4, highlight: int = 2):
+    """The unrolled graph as a feed-forward net: forward edges (solid) and the gradient flowing
+    back (dashed).  Hidden state ``h_highlight`` receives gradient along two edges: from its own
+    loss through ``V`` and from the next state through ``W``."""
+    if not isinstance(steps, int) or not 2 <= steps <= 7:
+        raise ValueError(f"steps must be an int between 2 and 7, got {steps!r}")
+    if not 1 <= highlight < steps:
+        raise ValueError(f"highlight must be in [1, steps), got {highlight!r}")
+    fig, ax = new_figure(figsize=(1.9 * steps + 2.2, 4.6))
+    _blank(ax)
+    yx, yh, yo, yl = 0.0, 1.4, 2.8, 4.1
+    hid, inp, out, loss = COLORS["sky"], "#E8E8E8", "#F6D9A8", "#F2C6DE"
+    grad = COLORS["red"]
+    dx, x0 = 1.9, 1.3
+    _box(ax, 0.0, yh, "$h_0$", "white")
+    for k in range(1, steps + 1):
+        xc = x0 + (k - 1) * dx
+        _box(ax, xc, yx, f"$x_{k}$", inp)
+        _box(ax, xc, yh, f"$h_{k}$", hid, fontsize=12 if k == highlight else 11)
+        _box(ax, xc, yo, f"$s_{k}$", out)
+        _box(ax, xc, yl, f"$L_{k}$", loss)
+        _arrow(ax, (xc, yx + _BOX_H / 2), (xc, yh - _BOX_H / 2), "$U$", label_offset=(-0.22, 0))
+        _arrow(ax, (xc, yh + _BOX_H / 2), (xc, yo - _BOX_H / 2), "$V$", label_offset=(-0.22, 0))
+        _arrow(ax, (xc, yo + _BOX_H / 2), (xc, yl - _BOX_H / 2))
+        prev = xc - dx + _BOX_W / 2 if k > 1 else _BOX_W / 2
+        _arrow(ax, (prev, yh - 0.1), (xc - _BOX_W / 2, yh - 0.1), "$W$", label_offset=(0, -0.22))
+        # gradient flowing back
+        _arrow(ax, (xc + 0.18, yl - _BOX_H / 2), (xc + 0.18, yo + _BOX_H / 2), color=grad, ls="--")
+        _arrow(ax, (xc + 0.18, yo - _BOX_H / 2), (xc + 0.18, yh + _BOX_H / 2), color=grad, ls="--",
+               lw=2.4 if k == highlight else 1.4)
+        if k < steps:
+            _arrow(ax, (xc + dx - _BOX_W / 2, yh + 0.15), (xc + _BOX_W / 2, yh + 0.15),
+                   color=grad, ls="--", lw=2.4 if k == highlight else 1.4)
+    xc = x0 + (highlight - 1) * dx
+    later = ", ".join(f"$L_{k}$" for k in range(highlight + 1, steps + 1))
+    ax.text(xc + dx / 2 - 0.1, yh - 0.62, f"from {later} via $W$", ha="center", va="center",
+            fontsize=8.5, color=grad)
+    ax.text(xc + 0.32, (yh + yo) / 2, "from $L_{%d}$\nthrough $V$" % highlight, ha="left",
+            va="center", fontsize=8.5, color=grad)
+    total = "L = " + " + ".join(f"$L_{k}$" for k in range(1, steps + 1))
+    ax.text(x0 + (steps - 1) * dx / 2, yl + 0.65, total, ha="center", fontsize=11)
+    ax.set_xlim(-0.7, x0 + (steps - 1) * dx + 0.9)
+    ax.set_ylim(-0.5, yl + 1.0)
+    ax.set_title("Unrolled, the RNN is a feed-forward net with tied weights; "
+                 f"$h_{highlight}$ gets gradient along two edges", fontsize=10.5)
+    return fig
+
+
+# ----------------------------------------------------------------------------- gradient norms
+def recurrent_matrix(hidden_size: int, radius: float, seed: int = 0, kind: str = "orthogonal"):
+    """A random ``W`` (H x H) with spectral radius ``radius``.
+
+    ``kind="orthogonal"``: ``radius`` times a random orthogonal matrix, so the spectral radius and
+    the largest singular value are both ``radius``.  ``kind="gaussian"``: a Gaussian matrix scaled
+    to that spectral radius (its largest singular value is then larger, about twice).
+    """
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((hidden_size, hidden_size))
+    if kind == "orthogonal":
+        Q, R = np.linalg.qr(A)
+        return radius * Q * np.sign(np.diag(R))
+    if kind == "gaussian":
+        return A * (radius / np.abs(np.linalg.eigvals(A)).max())
+    raise ValueError(f"kind must be 'orthogonal' or 'gaussian', got {kind!r}")
+
+
+class GradientNorms(NamedTuple):
+    """``norms[d] = ||dL/dh_{T-d}||`` for d = 0..T-1 (``norms[0] = 1``), and the Jacobian bound
+    ``bound[d] = sigma_max(W)^d`` that the chapter's argument gives."""
+
+    distance: np.ndarray
+    norms: np.ndarray
+    bound: np.ndarray
+
+
+def hidden_gradient_norms(radius: float, steps: int = 150, hidden_size: int = 64,
+                          input_size: int = 4, input_scale: float = 0.1, seed: int = 0,
+                          dtype=np.float64, kind: str = "orthogonal") -> GradientNorms:
+    """Measure how the gradient of a loss read at the last step shrinks or grows going back.
+
+    A tanh RNN ``h_t = tanh(U x_t + W h_{t-1})`` reads ``steps`` random inputs
+    (``x_t ~ N(0, input_scale^2)``); the loss is linear in ``h_T`` with ``||dL/dh_T|| = 1``.
+    Going back one step multiplies by the transposed Jacobian
+    ``dh_t/dh_{t-1} = diag(1 - h_t^2) W``, computed in ``dtype`` (float32 shows underflow).
+    Norms are measured in float64 from the stored values.
+    """
+    rng = np.random.default_rng(seed + 1)
+    W = recurrent_matrix(hidden_size, radius, seed, kind).astype(dtype)
+    U = (rng.standard_normal((hidden_size, input_size)) / np.sqrt(input_size)).astype(dtype)
+    x = (input_scale * rng.standard_normal((steps, input_size))).astype(dtype)
+    hs = np.empty((steps, hidden_size), dtype=dtype)
+    h = np.zeros(hidden_size, dtype=dtype)
+    for t in range(steps):
+        h = np.tanh(U @ x[t] + W @ h)
+        hs[t] = h
+    g = np.full(hidden_size, 1.0 / np.sqrt(hidden_size), dtype=dtype)  # dL/dh_T, norm 1
+    norms = np.empty(steps)
+    norms[0] = np.linalg.norm(g.astype(np.float64))
+    for d in range(1, steps):
+        t = steps - d  # g holds dL/dh_{t}; one Jacobian back: dL/dh_{t-1} = W^T diag(1-h_t^2) g
+        g = W.T @ ((1 - hs[t] * hs[t]) * g)
+        norms[d] = np.linalg.norm(g.astype(np.float64))
+    sigma = np.linalg.svd(W.astype(np.float64), compute_uv=False)[0]
+    distance = np.arange(steps)
+    with np.errstate(over="ignore", under="ignore"):
+        bound = sigma ** distance.astype(np.float64)
+    return GradientNorms(distance, norms, bound)
+
+
+def _plot_norms(ax, radii, results, show_bound=True):
+    for i, (rho, res) in enumerate(zip(radii, results)):
+        line, = ax.semilogy(res.distance, np.where(res.norms > 0, res.norms, np.nan),
+                            label=f"radius {rho:g}")
+        if show_bound and rho < 1:
+            ax.semilogy(res.distance, res.bound, color=line.get_color(), lw=0.8, ls=":")
+    ax.set_xlabel("distance back in time  T - t  (steps)")
+    ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
+    ax.legend(fontsize=8, loc="lower left", ncol=2)
+
+
+def gradient_norm_figure(radii: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), steps: int = 150,
+                         **kwargs):
+    """``||dL/dh_t||`` against distance for several spectral radii of ``W`` (log scale).
+
+    Dotted: the bound ``sigma_max(W)^d`` for the radii below 1 (orthogonal ``W``: sigma_max is the
+    radius).  Returns ``(fig, results)`` so the notebook can print the numbers it plots.
+    """
+    radii = list(radii)
+    results = [hidden_gradient_norms(r, steps=steps, **kwargs) for r in radii]
+    fig, ax = new_figure(figsize=(7.0, 4.0))
+    _plot_norms(ax, radii, results)
+    lo = min(r.norms[r.norms > 0].min() for r in results)
+    hi = max(r.norms.max() for r in results)
+    ax.set_ylim(max(lo, 1e-60) / 10, hi * 10)
+    ax.set_title("Gradients vanish exponentially when the radius is below 1 and explode above it")
+    return fig, results
+
+
+def spectral_radius_explorer(steps: int = 150):
+    """Sliders for the spectral radius of ``W`` and the input scale; the plot shows
+    ``||dL/dh_t||`` against distance (Jupyter only; the book shows :func:`gradient_norm_figure`)."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    out = widgets.Output()
+
+    def draw(radius, input_scale, kind):
+        res = hidden_gradient_norms(radius, steps=steps, input_scale=input_scale, kind=kind)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = new_figure(figsize=(7.0, 3.8))
+            _plot_norms(ax, [radius], [res], show_bound=False)
+            ax.semilogy(res.distance, res.bound, ls=":", color=COLORS["grey"],
+                        label=r"$\sigma_{max}(W)^d$")
+            ax.set_ylim(1e-30, 1e30)
+            ax.legend(fontsize=8)
+            ax.set_title(f"radius {radius:.2f}: gradient after {steps - 1} steps back = "
+                         f"{res.norms[-1]:.1e}")
+            plt.show()
+
+    controls = {
+        "radius": widgets.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.05,
+                                      description="radius of W"),
+        "input_scale": widgets.FloatLogSlider(value=0.1, base=10, min=-3, max=1,
+                                              description="input scale"),
+        "kind": widgets.Dropdown(options=["orthogonal", "gaussian"], value="orthogonal",
+                                 description="W is"),
+    }
+    widgets.interactive_output(draw, controls)
+    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+
+
+def underflow_figure(radius: float = 0.5, steps: int = 300, **kwargs):
+    """One vanishing curve computed in float64 and in float32: float32 reaches exactly zero.
+
+    Returns ``(fig, res64, res32)``.
+    """
+    res64 = hidden_gradient_norms(radius, steps=steps, dtype=np.float64, **kwargs)
+    res32 = hidden_gradient_norms(radius, steps=steps, dtype=np.float32, **kwargs)
+    fig, ax = new_figure(figsize=(7.0, 3.6))
+    ax.semilogy(res64.distance, res64.norms, label="float64")
+    ax.semilogy(res32.distance, np.where(res32.norms > 0, res32.norms, np.nan), label="float32")
+    zero = np.flatnonzero(res32.norms == 0)
+    if zero.size:
+        ax.axvline(zero[0], color=COLORS["grey"], ls=":")
+        ax.text(zero[0] + 3, res64.norms[zero[0]] * 1e6,
+                f"float32 gradient is exactly 0\nfrom distance {zero[0]} on", fontsize=8.5)
+    tiny = float(np.finfo(np.float32).smallest_subnormal)
+    ax.axhline(tiny, color=COLORS["black"], lw=0.6, ls="--")
+    ax.text(steps * 0.99, tiny * 30, "smallest positive float32", ha="right", fontsize=8)
+    ax.set_ylim(min(res64.norms.min(), tiny) / 1e3, 1e5)
+    ax.set_xlabel("distance back in time  T - t  (steps)")
+    ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(f"At radius {radius:g} the float32 gradient underflows to zero; float64 lasts longer")
+    return fig, res64, res32
+
+
+# ----------------------------------------------------------------------------- a small model to train
+def delayed_recall(rng: np.random.Generator, steps: int, batch: int, classes: int, delay: int):
+    """The delayed-recall task: at step t the target is the symbol read at step ``t - delay``.
+
+    Returns ``x`` (steps, batch, classes), one-hot, and ``y`` (steps, batch) integer targets.
+    For ``t < delay`` the target is a symbol the network never saw (chance level there), so the
+    best possible mean loss per step is ``delay / steps * log(classes)``.
+    """
+    s = rng.integers(0, classes, size=(steps + delay, batch))
+    x = np.eye(classes)[s[delay:]]
+    return x, s[:steps]
+
+
+class RNNClassifier:
+    """A tanh ``rnnlab.scratch.RNN`` with an output layer ``s_t = V h_t + c`` and softmax.
+
+    The loss is ``L = sum_t L_t`` (cross-entropy summed over steps), averaged over the batch.
+    ``params()`` maps torch-style names to the arrays themselves (``weight_ih_l0`` = U,
+    ``weight_hh_l0`` = W, ``bias_ih_l0``/``bias_hh_l0`` = b, ``out.weight`` = V, ``out.bias`` = c),
+    so an in-place update ``p -= lr * grads[name]`` changes the model.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, seed: int = 0):
+        from rnnlab import scratch
+
+        self._scratch = scratch
+        self.rnn = scratch.RNN(input_size, hidden_size, seed=seed)
+        rng = np.random.default_rng(seed + 1)
+        bound = 1.0 / np.sqrt(hidden_size)  # torch's nn.Linear init
+        self.V = rng.uniform(-bound, bound, size=(output_size, hidden_size))
+        self.c = rng.uniform(-bound, bound, size=output_size)
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {**self.rnn.params, "out.weight": self.V, "out.bias": self.c}
+
+    def logits(self, x, h0=None):
+        out, h_n = self.rnn.forward(x, h0)
+        return out @ self.V.T + self.c, h_n
+
+    def loss_and_grads(self, x, y, k: int | None = None):
+        """Loss (per sequence) and gradients; ``k``: truncated BPTT, state detached every k steps.
+
+        Truncation runs the layer chunk by chunk, handing each chunk the previous chunk's final
+        state as a plain array (its value crosses the boundary, its gradient does not) and adds
+        up every chunk's gradients.
+        """
+        T, N = y.shape
+        k = T if k is None else int(k)
+        if k < 1:
+            raise ValueError(f"k must be a positive int, got {k}")
+        grads = {name: np.zeros_like(p) for name, p in self.params().items()}
+        total, h = 0.0, None
+        for start in range(0, T, k):
+            loss, chunk, h = _chunk_update(self, x[start:start + k], y[start:start + k], h)
+            total += loss
+            for name, g in chunk.items():
+                grads[name] += g
+        return total, grads
+
+    def accuracy(self, x, y, skip: int = 0) -> float:
+        pred = self.logits(x)[0].argmax(axis=-1)
+        return float((pred[skip:] == y[skip:]).mean())
+
+
+class TrainResult(NamedTuple):
+    losses: np.ndarray  # mean loss per step and sequence, one entry per update
+    norms: np.ndarray  # global gradient norm before clipping, one entry per update
+    accuracy: float  # on fresh sequences, steps t >= delay
+    model: RNNClassifier
+
+
+def train_delayed_recall(delay: int = 3, steps: int = 24, k: int | None = None,
+                         clip: float | None = None, lr: float = 0.2, updates: int = 300,
+                         hidden_size: int = 32, classes: int = 4, batch: int = 16,
+                         seed: int = 0) -> TrainResult:
+    """Plain SGD on delayed recall with (optionally) truncated BPTT and gradient clipping.
+
+    With truncation the parameters are updated after every chunk of ``k`` steps, the streaming
+    form of truncated BPTT (memory for ``k`` steps only).  ``clip``: max global norm
+    (``rnnlab.scratch.clip_grad_norm``); ``None`` for no clipping.
+    """
+    from rnnlab.scratch import clip_grad_norm
+
+    model = RNNClassifier(classes, hidden_size, classes, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    k = steps if k is None else k
+    losses, norms = [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(updates):
+            x, y = delayed_recall(rng, steps, batch, classes, delay)
+            h, seq_loss = None, 0.0
+            for start in range(0, steps, k):
+                xs, ys = x[start:start + k], y[start:start + k]
+                loss, grads, h = _chunk_update(model, xs, ys, h)
+                norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+                if clip is not None and np.isfinite(norm):
+                    clip_grad_norm(grads, clip)
+                for name, p in model.params().items():
+                    p -= lr * grads[name]
+                seq_loss += loss
+                norms.append(norm)
+            losses.append(seq_loss / steps)
+        x, y = delayed_recall(np.random.default_rng(seed + 999), steps, 256, classes, delay)
+        acc = model.accuracy(x, y, skip=delay)
+    return TrainResult(np.array(losses), np.array(norms), acc, model)
+
+
+def _chunk_update(model, xs, ys, h):
+    """Loss and gradients of one chunk starting from the (detached) state ``h``."""
+    out, h_n = model.rnn.forward(xs, h)
+    N = ys.shape[1]
+    loss, dlogits = model._scratch.softmax_cross_entropy(out @ model.V.T + model.c, ys,
+                                                         reduction="sum")
+    dlogits /= N
+    model.rnn.backward(dlogits @ model.V)
+    grads = {name: g.copy() for name, g in model.rnn.grads.items()}
+    grads["out.weight"] = np.einsum("tnk,tnh->kh", dlogits, out)
+    grads["out.bias"] = dlogits.sum(axis=(0, 1))
+    return loss / N, grads, h_n
+
+
+def clipping_figure(plain: TrainResult, clipped: TrainResult, clip: float):
+    """Loss and gradient norm of the two runs, log scale."""
+    fig, (ax_l, ax_n) = new_figure(1, 2, figsize=(10, 3.6))
+    for res, name in ((plain, "plain SGD"), (clipped, f"SGD, clipped at norm {clip:g}")):
+        ax_l.semilogy(np.arange(1, len(res.losses) + 1), res.losses, label=name)
+        ax_n.semilogy(np.arange(1, len(res.norms) + 1), res.norms, label=name)
+    ax_n.axhline(clip, color=COLORS["grey"], ls=":", lw=1)
+    ax_l.set_xlabel("update")
+    ax_l.set_ylabel("loss per step (nats)")
+    ax_n.set_xlabel("update")
+    ax_n.set_ylabel("global gradient norm (before clipping)")
+    ax_l.legend(fontsize=8)
+    ax_l.set_title("Clipping keeps training on track")
+    ax_n.set_title("Unclipped, the gradient norm grows 100-fold and spikes")
+    return fig
+
+
+# ----------------------------------------------------------------------------- truncation
+class TruncationResult(NamedTuple):
+    k: np.ndarray
+    rel_error: np.ndarray  # ||g_k - g_full|| / ||g_full|| over all parameters
+    seconds: np.ndarray  # wall time of one update (forward + backward of one chunk of k steps)
+
+
+def truncation_errors(model: RNNClassifier, x, y, ks: Iterable[int], repeats: int = 5):
+    """How far the truncated gradient is from the full one, and what one update costs.
+
+    ``rel_error[i]``: relative distance of the gradient with detaching every ``ks[i]`` steps from
+    the full BPTT gradient, over the same sequence.  ``seconds[i]``: the best of ``repeats``
+    timings of one streaming update (forward and backward of a chunk of ``ks[i]`` steps).
+    """
+    ks = np.array(list(ks))
+    _, full = model.loss_and_grads(x, y)
+    flat_full = np.concatenate([g.ravel() for g in full.values()])
+    errors, seconds = [], []
+    for k in ks:
+        _, g = model.loss_and_grads(x, y, k=int(k))
+        flat = np.concatenate([g[name].ravel() for name in full])
+        errors.append(np.linalg.norm(flat - flat_full) / np.linalg.norm(flat_full))
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _chunk_update(model, x[:k], y[:k], None)
+            best = min(best, time.perf_counter() - t0)
+        seconds.append(best)
+    return TruncationResult(ks, np.array(errors), np.array(seconds))
+
+
+def truncation_figure(res: TruncationResult, delay: int):
+    """Gradient error (left) and cost of one update (right) against the truncation length k."""
+    fig, (ax_e, ax_t) = new_figure(1, 2, figsize=(10, 3.6))
+    partial = res.rel_error > 0  # k >= T is full BPTT: error exactly 0, not drawable on a log axis
+    ax_e.loglog(res.k[partial], res.rel_error[partial], marker="o")
+    ax_e.axvline(delay, color=COLORS["grey"], ls=":")
+    ax_e.text(delay * 1.08, 0.5, f"delay {delay}", fontsize=8, transform=ax_e.get_xaxis_transform())
+    ax_e.set_xlabel("truncation length k (steps)")
+    ax_e.set_ylabel("relative gradient error")
+    ax_e.set_title("Chunks shorter than the dependency lose most of the gradient")
+    ax_t.plot(res.k, 1e3 * res.seconds, marker="o", color=COLORS["orange"], ls="--")
+    ax_t.set_xlabel("truncation length k (steps)")
+    ax_t.set_ylabel("time of one update (ms)")
+    ax_t.set_title("Each update's cost grows with k")
+    return fig

@@ -1,0 +1,421 @@
+"""The chapter 2 checks: solutions written independently (torch autograd, rnnlab.scratch's step
+backward) pass; each likely mistake, written here as a mutant of a solution, is rejected and named;
+wrong shapes and dtypes are rejected."""
+import numpy as np
+import pytest
+import torch
+
+from rnnlab import scratch
+from rnnlab.grading import check, exercises
+from rnnlab.grading.checks import ch02
+
+SEEDS = [0, 1]
+
+
+def assert_rejected(exercise_id, func, *words, mistake=None, seed=0):
+    result = check(exercise_id, func, seed=seed)
+    assert not result.passed and result.score == 0, result.message
+    for word in words:
+        assert word in result.message, result.message
+    if mistake is not None:
+        assert result.mistake is not None and mistake in result.mistake, result.message
+    return result
+
+
+def test_registered():
+    ids = [ex.id for ex in exercises() if ex.id.startswith("02.")]
+    assert ids == ["02.clip_by_global_norm", "02.output_grads", "02.rnn_backward",
+                   "02.truncated_bptt_grads"]
+    assert {ex.notebook for ex in exercises() if ex.id.startswith("02.")} == {"02_bptt.ipynb"}
+
+
+# =========================================================================== 02.output_grads
+def output_grads(h, V, c, y):
+    """Solution by torch autograd."""
+    ht, Vt, ct = (torch.tensor(a, requires_grad=True) for a in (h, V, c))
+    logits = ht @ Vt.T + ct
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V.shape[0]),
+                                             torch.from_numpy(y).reshape(-1), reduction="sum")
+    loss.backward()
+    return loss.item(), Vt.grad.numpy(), ct.grad.numpy(), ht.grad.numpy()
+
+
+def _softmax(o):
+    e = np.exp(o - o.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _onehot(y, K):
+    return np.eye(K)[y]
+
+
+def out_last_step(h, V, c, y):
+    loss, _, _, dh = output_grads(h, V, c, y)
+    d = _softmax(h[-1] @ V.T + c) - _onehot(y[-1], V.shape[0])
+    return loss, d.T @ h[-1], d.sum(0), dh
+
+
+def out_without_target(h, V, c, y):
+    loss = output_grads(h, V, c, y)[0]
+    p = _softmax(h @ V.T + c)
+    return loss, np.einsum("tnk,tnh->kh", p, h), p.sum((0, 1)), p @ V
+
+
+def out_batch_mean(h, V, c, y):
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    n = h.shape[1]
+    return loss / n, dV / n, dc / n, dh / n
+
+
+def out_dc_mean(h, V, c, y):
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    return loss, dV, dc / h.shape[1], dh
+
+
+def out_dV_transposed(h, V, c, y):
+    loss, dV, dc, dh = output_grads(h, V, c, y)
+    d = _softmax(h @ V.T + c) - _onehot(y, V.shape[0])
+    return loss, np.einsum("tnh,tnk->hk", h, d), dc, dh
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_output_grads_solution_passes(seed):
+    assert check("02.output_grads", output_grads, seed=seed).passed
+    assert check("02.output_grads", ch02.output_grads, seed=seed).passed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mutant, mistake", [
+    (out_last_step, "last step only"),
+    (out_without_target, "without subtracting"),
+    (out_batch_mean, "averaged over the batch: this exercise sums"),
+    (out_dc_mean, "bias gradient dc averaged"),
+    (out_dV_transposed, "dV transposed"),
+])
+def test_output_grads_mutants(mutant, mistake, seed):
+    assert_rejected("02.output_grads", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+def test_output_grads_shape_and_dtype():
+    def flat_dh(*a):
+        loss, dV, dc, dh = output_grads(*a)
+        return loss, dV, dc, dh.reshape(-1, dh.shape[-1])
+
+    assert_rejected("02.output_grads", flat_dh, "shape")
+    assert_rejected("02.output_grads",
+                    lambda *a: (output_grads(*a)[0],) + tuple(v.astype(np.float32) for v in output_grads(*a)[1:]),
+                    "float32")
+    assert_rejected("02.output_grads", lambda *a: output_grads(*a)[1:], "values")
+
+
+# =========================================================================== 02.rnn_backward
+def rnn_backward(x, h0, weight_ih, weight_hh, bias, dh):
+    """Solution built from rnnlab.scratch's step and step backward."""
+    hs, caches = [h0], []
+    for x_t in x:
+        h, cache = scratch.rnn_step(x_t, hs[-1], weight_ih, weight_hh, bias)
+        hs.append(h)
+        caches.append(cache)
+    dx, dW_ih, dW_hh, db = np.zeros_like(x), 0 * weight_ih, 0 * weight_hh, 0 * bias
+    carry = np.zeros_like(h0)
+    for t in reversed(range(len(x))):
+        g = scratch.rnn_step_backward(dh[t] + carry, caches[t])
+        dx[t] = g.dx
+        dW_ih, dW_hh, db = dW_ih + g.dweight_ih, dW_hh + g.dweight_hh, db + g.dbias_ih
+        carry = g.dh_prev
+    return dx, carry, dW_ih, dW_hh, db
+
+
+def _bptt(x, h0, Wi, Wh, b, dh, *, dtanh, back, accumulate=lambda t, T: True, dWh=None,
+          db_reduce=np.sum):
+    """A second, loop-by-loop implementation with hooks where the mutants differ."""
+    T = len(x)
+    a, h = [], [h0]
+    for t in range(T):
+        a.append(x[t] @ Wi.T + h[-1] @ Wh.T + b)
+        h.append(np.tanh(a[-1]))
+    dx, dWi, dWh_, db = np.zeros_like(x), np.zeros_like(Wi), np.zeros_like(Wh), np.zeros_like(b)
+    nxt = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        delta = (dh[t] + nxt) * dtanh(a[t], h[t + 1])
+        dx[t] = delta @ Wi
+        if accumulate(t, T):
+            dWi += delta.T @ x[t]
+            dWh_ += (dWh or (lambda d, hp: d.T @ hp))(delta, h[t])
+            db += db_reduce(delta, axis=0)
+        nxt = back(delta, Wh)
+    return dx, nxt, dWi, dWh_, db
+
+
+def right_dtanh(a, h):
+    return 1 - h * h
+
+
+def right_back(delta, Wh):
+    return delta @ Wh
+
+
+def bw_preactivation(*args):
+    return _bptt(*args, dtanh=lambda a, h: 1 - a * a, back=right_back)
+
+
+def bw_tanh_twice(*args):
+    return _bptt(*args, dtanh=lambda a, h: 1 / np.cosh(h) ** 2, back=right_back)
+
+
+def bw_missing_whh(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=lambda delta, Wh: delta)
+
+
+def bw_no_time(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=lambda delta, Wh: 0 * delta)
+
+
+def bw_last_step_only(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, accumulate=lambda t, T: t == T - 1)
+
+
+def bw_dwhh_transposed(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, dWh=lambda d, hp: hp.T @ d)
+
+
+def bw_bias_mean(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, db_reduce=np.mean)
+
+
+def test_rnn_backward_solution_matches_autograd():
+    rng = np.random.default_rng(0)
+    for case in exercises()["02.rnn_backward"].cases(rng):
+        leaves = [torch.tensor(a, requires_grad=True) for a in case[:5]]
+        x, h, Wi, Wh, b = leaves
+        loss = 0
+        for t in range(len(x)):
+            h = torch.tanh(x[t] @ Wi.T + h @ Wh.T + b)
+            loss = loss + (h * torch.from_numpy(case[5][t])).sum()
+        loss.backward()
+        for ours, ref in zip(ch02.rnn_backward(*case), leaves):
+            np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=0, atol=1e-12)
+        for ours, other in zip(ch02.rnn_backward(*case), rnn_backward(*case)):
+            np.testing.assert_allclose(ours, other, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rnn_backward_solution_passes(seed):
+    assert check("02.rnn_backward", rnn_backward, seed=seed).passed
+    assert check("02.rnn_backward", lambda *a: _bptt(*a, dtanh=right_dtanh, back=right_back),
+                 seed=seed).passed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mutant, mistake", [
+    (bw_preactivation, "tanh derivative taken on the pre-activation"),
+    (bw_tanh_twice, "tanh applied twice"),
+    (bw_missing_whh, "delta recursion missing the W_hh term"),
+    (bw_no_time, "no gradient through time"),
+    (bw_last_step_only, "not summed over time"),
+    (bw_dwhh_transposed, "dweight_hh transposed"),
+    (bw_bias_mean, "bias gradient not summed over the batch"),
+])
+def test_rnn_backward_mutants(mutant, mistake, seed):
+    assert_rejected("02.rnn_backward", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+def test_rnn_backward_shape_and_dtype():
+    def bias_per_example(*a):  # sums over time but not over the batch: shape (N, H)
+        dx, dh0, dWi, dWh, db = rnn_backward(*a)
+        x, h0, Wi, Wh, b, dh = a
+        return dx, dh0, dWi, dWh, np.tile(db / len(h0), (len(h0), 1)) if len(h0) > 1 else db[None]
+
+    assert_rejected("02.rnn_backward", bias_per_example, "dbias", "shape")
+    assert_rejected("02.rnn_backward", lambda *a: rnn_backward(*a)[:4], "values")
+    assert_rejected("02.rnn_backward",
+                    lambda *a: tuple(v.astype(np.float32) for v in rnn_backward(*a)), "float32")
+    assert_rejected("02.rnn_backward",
+                    lambda *a: rnn_backward(*a)[:2] + (rnn_backward(*a)[2].T,) + rnn_backward(*a)[3:],
+                    "dweight_ih")
+
+
+# =========================================================================== 02.truncated_bptt_grads
+def truncated_bptt_grads(x, h0, weight_ih, weight_hh, bias, dh, k):
+    """Solution by torch autograd: detach the state every k steps, one backward."""
+    xt, Wi, Wh, b = (torch.tensor(a, requires_grad=True) for a in (x, weight_ih, weight_hh, bias))
+    h, loss = torch.from_numpy(h0), 0
+    for t in range(len(x)):
+        if t % k == 0:
+            h = h.detach()
+        h = torch.tanh(xt[t] @ Wi.T + h @ Wh.T + b)
+        loss = loss + (h * torch.from_numpy(dh[t])).sum()
+    loss.backward()
+    return Wi.grad.numpy(), Wh.grad.numpy(), b.grad.numpy()
+
+
+def _chunked(x, h0, Wi, Wh, b, dh, k, *, starts, reset=False, dtanh=right_dtanh, keep=None):
+    """Truncated BPTT with explicit chunk start positions; hooks for the mutants."""
+    T = len(x)
+    a, hs, prev = [], [], []
+    h = h0
+    for t in range(T):
+        if reset and t in starts and t > 0:
+            h = np.zeros_like(h)
+        prev.append(h)
+        a.append(x[t] @ Wi.T + h @ Wh.T + b)
+        h = np.tanh(a[-1])
+        hs.append(h)
+    dWi, dWh, db = np.zeros_like(Wi), np.zeros_like(Wh), np.zeros_like(b)
+    nxt = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        delta = (dh[t] + nxt) * dtanh(a[t], hs[t])
+        if keep is None or keep(t):
+            dWi += delta.T @ x[t]
+            dWh += delta.T @ prev[t]
+            db += delta.sum(0)
+        nxt = np.zeros_like(h0) if t in starts else delta @ Wh
+    return dWi, dWh, db
+
+
+def tr_full(x, h0, Wi, Wh, b, dh, k):
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set())
+
+
+def tr_reset(x, h0, Wi, Wh, b, dh, k):
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)), reset=True)
+
+
+def tr_from_end(x, h0, Wi, Wh, b, dh, k):
+    T = len(x)
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts={T - j * k for j in range(1, T // k + 1)} | {0})
+
+
+def tr_last_chunk(x, h0, Wi, Wh, b, dh, k):
+    T = len(x)
+    last = ((T - 1) // k) * k
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, T, k)), keep=lambda t: t >= last)
+
+
+def tr_k_plus_one(x, h0, Wi, Wh, b, dh, k):
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k + 1)))
+
+
+def tr_preactivation(x, h0, Wi, Wh, b, dh, k):
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)),
+                    dtanh=lambda a, h: 1 - a * a)
+
+
+def test_truncated_reference_matches_autograd():
+    rng = np.random.default_rng(0)
+    for case in exercises()["02.truncated_bptt_grads"].cases(rng):
+        for ours, theirs in zip(ch02.truncated_bptt_grads(*case), truncated_bptt_grads(*case)):
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+        k_full = len(case[0])  # k >= T is full BPTT
+        full = ch02.rnn_backward(*case[:6])[2:]
+        for ours, theirs in zip(ch02.truncated_bptt_grads(*case[:6], k_full), full):
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_truncated_solution_passes(seed):
+    assert check("02.truncated_bptt_grads", truncated_bptt_grads, seed=seed).passed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mutant, mistake", [
+    (tr_full, "not truncated"),
+    (tr_reset, "reset to zero"),
+    (tr_from_end, "counted from the end"),
+    (tr_last_chunk, "only the last chunk"),
+    (tr_k_plus_one, "off by one"),
+    (tr_preactivation, "pre-activation"),
+])
+def test_truncated_mutants(mutant, mistake, seed):
+    assert_rejected("02.truncated_bptt_grads", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+def test_truncated_shape_and_dtype():
+    assert_rejected("02.truncated_bptt_grads",
+                    lambda *a: tuple(v.astype(np.float32) for v in truncated_bptt_grads(*a)), "float32")
+    assert_rejected("02.truncated_bptt_grads",
+                    lambda *a: (truncated_bptt_grads(*a)[0].T,) + truncated_bptt_grads(*a)[1:],
+                    "dweight_ih")
+
+
+# =========================================================================== 02.clip_by_global_norm
+def clip_by_global_norm(grads, max_norm):
+    """Solution by torch.nn.utils.clip_grad_norm_."""
+    params = []
+    for g in grads.values():
+        p = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
+        p.grad = torch.tensor(g)
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return {k: p.grad.numpy() for k, p in zip(grads, params)}, float(total)
+
+
+def clip_each(grads, max_norm):
+    out = {}
+    for k, g in grads.items():
+        n = np.sqrt((g ** 2).sum())
+        out[k] = g * max_norm / n if n > max_norm else g.copy()
+    return out, float(np.sqrt(sum((g ** 2).sum() for g in grads.values())))
+
+
+def clip_values(grads, max_norm):
+    return ({k: np.minimum(np.maximum(g, -max_norm), max_norm) for k, g in grads.items()},
+            float(np.sqrt(sum((g ** 2).sum() for g in grads.values()))))
+
+
+def clip_always(grads, max_norm):
+    total = float(np.sqrt(sum((g ** 2).sum() for g in grads.values())))
+    return {k: g / total * max_norm for k, g in grads.items()}, total
+
+
+def clip_sum_norms(grads, max_norm):
+    total = float(sum(np.sqrt((g ** 2).sum()) for g in grads.values()))
+    s = min(1.0, max_norm / total)
+    return {k: s * g for k, g in grads.items()}, total
+
+
+def clip_report_after(grads, max_norm):
+    clipped, _ = clip_by_global_norm(grads, max_norm)
+    return clipped, float(np.sqrt(sum((g ** 2).sum() for g in clipped.values())))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clip_solution_passes(seed):
+    assert check("02.clip_by_global_norm", clip_by_global_norm, seed=seed).passed
+
+    def with_scratch(grads, max_norm):  # rnnlab.scratch.clip_grad_norm works in place on a copy
+        out = {k: g.copy() for k, g in grads.items()}
+        return out, scratch.clip_grad_norm(out, max_norm)
+
+    assert check("02.clip_by_global_norm", with_scratch, seed=seed).passed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("mutant, mistake", [
+    (clip_each, "per tensor instead of by the global norm"),
+    (clip_values, "clipping by value"),
+    (clip_always, "always rescaled"),
+    (clip_sum_norms, "sum of the tensors' norms"),
+    (clip_report_after, "norm after clipping"),
+])
+def test_clip_mutants(mutant, mistake, seed):
+    assert_rejected("02.clip_by_global_norm", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+def test_clip_in_place_shape_and_dtype():
+    def in_place(grads, max_norm):
+        total = float(np.sqrt(sum((g ** 2).sum() for g in grads.values())))
+        for g in grads.values():
+            g *= min(1.0, max_norm / (total + 1e-6))
+        return grads, total
+
+    assert_rejected("02.clip_by_global_norm", in_place, "in place")
+    assert_rejected("02.clip_by_global_norm",
+                    lambda g, m: ({k: v.astype(np.float32) for k, v in clip_by_global_norm(g, m)[0].items()},
+                                  clip_by_global_norm(g, m)[1]), "float32")
+    assert_rejected("02.clip_by_global_norm",
+                    lambda g, m: (list(clip_by_global_norm(g, m)[0].values()), clip_by_global_norm(g, m)[1]),
+                    "dict")
+    assert_rejected("02.clip_by_global_norm",
+                    lambda g, m: ({k: v.ravel() for k, v in clip_by_global_norm(g, m)[0].items()},
+                                  clip_by_global_norm(g, m)[1]), "shape")

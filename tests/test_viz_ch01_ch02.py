@@ -1,0 +1,217 @@
+"""rnnlab.viz.ch01 / ch02: the measurements behind the chapters' figures agree with torch autograd,
+the figures are labelled, the explorers build, bad arguments raise."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from rnnlab.viz import ch01, ch02  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _titled(fig):
+    texts = [ax.get_title() for ax in fig.axes] + ([fig._suptitle.get_text()] if fig._suptitle else [])
+    assert any(t.strip() for t in texts), "a figure needs a title that states the finding"
+
+
+def _labelled(ax):
+    assert ax.get_xlabel().strip() and ax.get_ylabel().strip()
+
+
+# ----------------------------------------------------------------------------- chapter 1
+@pytest.mark.parametrize("make", [lambda: ch01.unrolled_figure(3), ch01.mappings_figure,
+                                  lambda: ch01.carry_bit_figure(steps=20, n=4)])
+def test_drawn_figures_have_titles(make):
+    _titled(make())
+
+
+def test_unrolled_figure_rejects_bad_steps():
+    for bad in (1, 9, 2.5):
+        with pytest.raises(ValueError, match="steps"):
+            ch01.unrolled_figure(bad)
+
+
+def test_block_matrix_figure():
+    rng = np.random.default_rng(0)
+    fig = ch01.block_matrix_figure(rng.random((4, 3)), rng.random((4, 4)), rng.random((2, 4)))
+    _titled(fig)
+    _labelled(fig.axes[0])
+    with pytest.raises(ValueError, match="expected U"):
+        ch01.block_matrix_figure(rng.random((4, 3)), rng.random((3, 3)), rng.random((2, 4)))
+
+
+def test_rnn_states_equals_torch():
+    rng = np.random.default_rng(0)
+    x, W_ih, W_hh, b = rng.standard_normal((9, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 5)), rng.standard_normal(5)
+    rnn = torch.nn.RNN(3, 5, dtype=torch.float64)
+    rnn.load_state_dict({"weight_ih_l0": torch.from_numpy(W_ih), "weight_hh_l0": torch.from_numpy(W_hh),
+                         "bias_ih_l0": torch.from_numpy(b), "bias_hh_l0": torch.zeros(5, dtype=torch.float64)})
+    expected = rnn(torch.from_numpy(x))[0].detach().numpy()
+    np.testing.assert_allclose(ch01.rnn_states(x, W_ih, W_hh, b), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="input_size=3"):
+        ch01.rnn_states(rng.standard_normal((9, 4)), W_ih, W_hh, b)
+
+
+def test_hidden_state_figure_and_explorer():
+    fig = ch01.hidden_state_figure()
+    _titled(fig)
+    _labelled(fig.axes[1])
+    import ipywidgets
+
+    widget = ch01.hidden_state_explorer()
+    assert isinstance(widget, ipywidgets.VBox)
+    sliders = widget.children[0].children
+    assert [s.description for s in sliders] == ["step t", "radius of W"]
+
+
+def test_latch_keeps_the_bit_only_with_a_strong_self_weight():
+    rng = np.random.default_rng(0)
+    x, bits = ch01.carry_bit_batch(rng, steps=50, batch=500)
+    assert x.shape == (50, 500, 1) and np.array_equal(x[0, :, 0], bits)
+    assert np.abs(x[1:]).max() <= 0.5
+    strong = ch01.latch_states(bits, x[1:, :, 0].T, w=5.0, u=2.0)
+    weak = ch01.latch_states(bits, x[1:, :, 0].T, w=0.9, u=2.0)
+    assert np.all(np.sign(strong[:, -1]) == bits)
+    assert 0.3 < np.mean(np.sign(weak[:, -1]) == bits) < 0.7
+
+
+def test_train_carry_bit_runs_and_measures_the_first_input_gradient():
+    short = ch01.train_carry_bit(3, updates=5, batch=8)
+    long = ch01.train_carry_bit(30, updates=5, batch=8)
+    assert 0 <= short.accuracy <= 1 and np.isfinite(short.final_loss)
+    assert 0 < long.grad_first_input < short.grad_first_input
+
+
+# ----------------------------------------------------------------------------- chapter 2
+def test_bptt_graph_figure():
+    _titled(ch02.bptt_graph_figure(4, highlight=2))
+    with pytest.raises(ValueError):
+        ch02.bptt_graph_figure(4, highlight=4)
+    with pytest.raises(ValueError):
+        ch02.bptt_graph_figure(1)
+
+
+@pytest.mark.parametrize("kind", ["orthogonal", "gaussian"])
+def test_recurrent_matrix_has_the_requested_radius(kind):
+    W = ch02.recurrent_matrix(16, 0.7, seed=3, kind=kind)
+    assert abs(np.abs(np.linalg.eigvals(W)).max() - 0.7) < 1e-10
+    if kind == "orthogonal":
+        np.testing.assert_allclose(np.linalg.svd(W, compute_uv=False), 0.7, rtol=1e-12)
+    with pytest.raises(ValueError, match="kind"):
+        ch02.recurrent_matrix(4, 1.0, kind="uniform")
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
+def test_hidden_gradient_norms_equal_autograd(radius):
+    steps, H, D, scale, seed = 30, 8, 3, 0.3, 4
+    res = ch02.hidden_gradient_norms(radius, steps=steps, hidden_size=H, input_size=D,
+                                     input_scale=scale, seed=seed)
+    # rebuild the same network in torch from the same seeds and let autograd do the backward pass
+    rng = np.random.default_rng(seed + 1)
+    W = torch.from_numpy(ch02.recurrent_matrix(H, radius, seed))
+    U = torch.from_numpy(rng.standard_normal((H, D)) / np.sqrt(D))
+    x = torch.from_numpy(scale * rng.standard_normal((steps, D)))
+    h, states = torch.zeros(H, dtype=torch.float64, requires_grad=True), []
+    for t in range(steps):
+        h = torch.tanh(U @ x[t] + W @ h)
+        h.retain_grad()
+        states.append(h)
+    (h * torch.full((H,), 1 / np.sqrt(H), dtype=torch.float64)).sum().backward()
+    expected = np.array([states[steps - 1 - d].grad.norm().item() for d in range(steps)])
+    np.testing.assert_allclose(res.norms, expected, rtol=1e-10)
+    if radius < 1:
+        assert np.all(res.norms <= res.bound * (1 + 1e-12))
+
+
+def test_float32_underflows_and_float64_does_not():
+    fig, res64, res32 = ch02.underflow_figure(radius=0.5, steps=300)
+    _titled(fig)
+    assert np.any(res32.norms == 0) and np.all(res64.norms > 0)
+    first = np.flatnonzero(res32.norms == 0)[0]
+    assert np.all(res32.norms[first:] == 0)
+
+
+def test_gradient_norm_figure_and_explorer():
+    fig, results = ch02.gradient_norm_figure((0.5, 1.5), steps=60)
+    _titled(fig)
+    _labelled(fig.axes[0])
+    assert fig.axes[0].get_yscale() == "log"
+    assert results[0].norms[-1] < 1e-10 < results[1].norms[-1]
+    import ipywidgets
+
+    assert isinstance(ch02.spectral_radius_explorer(steps=40), ipywidgets.VBox)
+
+
+def _torch_loss_and_grads(model, x, y, k=None):
+    p = {name: torch.tensor(v, requires_grad=True) for name, v in model.params().items()}
+    xt = torch.from_numpy(x)
+    h = torch.zeros(x.shape[1], model.rnn.hidden_size, dtype=torch.float64)
+    outs = []
+    for t in range(len(x)):
+        if k is not None and t % k == 0:
+            h = h.detach()
+        h = torch.tanh(xt[t] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"])
+        outs.append(h)
+    logits = torch.stack(outs) @ p["out.weight"].T + p["out.bias"]
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                             torch.from_numpy(y).reshape(-1), reduction="sum") / x.shape[1]
+    loss.backward()
+    return loss.item(), {name: v.grad.numpy() for name, v in p.items()}
+
+
+@pytest.mark.parametrize("k", [None, 1, 3, 5])
+def test_classifier_gradients_equal_autograd(k):
+    model = ch02.RNNClassifier(4, 6, 4, seed=2)
+    x, y = ch02.delayed_recall(np.random.default_rng(0), steps=11, batch=3, classes=4, delay=2)
+    loss, grads = model.loss_and_grads(x, y, k=k)
+    loss_t, grads_t = _torch_loss_and_grads(model, x, y, k=k)
+    assert abs(loss - loss_t) < 1e-10
+    assert set(grads) == set(grads_t)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads_t[name], rtol=0, atol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match="k must"):
+        model.loss_and_grads(x, y, k=0)
+
+
+def test_delayed_recall_targets():
+    x, y = ch02.delayed_recall(np.random.default_rng(0), steps=10, batch=4, classes=5, delay=3)
+    assert x.shape == (10, 4, 5) and y.shape == (10, 4)
+    np.testing.assert_array_equal(x[:-3].argmax(-1), y[3:])
+
+
+def test_training_with_clipping_records_norms_before_clipping():
+    run = ch02.train_delayed_recall(updates=10, clip=0.5, batch=4, hidden_size=8)
+    assert run.losses.shape == (10,) and run.norms.shape == (10,)
+    assert run.norms.max() > 0.5  # recorded before clipping
+    trunc = ch02.train_delayed_recall(updates=3, k=4, batch=4, hidden_size=8)
+    assert trunc.norms.shape == (3 * 6,)  # one update per chunk
+
+
+def test_truncation_errors_and_figure():
+    model = ch02.RNNClassifier(4, 8, 4, seed=0)
+    x, y = ch02.delayed_recall(np.random.default_rng(1), steps=12, batch=4, classes=4, delay=2)
+    res = ch02.truncation_errors(model, x, y, ks=(1, 4, 12), repeats=1)
+    assert res.rel_error[-1] == 0 and res.rel_error[0] > 0
+    assert np.all(res.seconds > 0)
+    fig = ch02.truncation_figure(res, delay=2)
+    _titled(fig)
+    for ax in fig.axes:
+        _labelled(ax)
+
+
+def test_clipping_figure():
+    a = ch02.train_delayed_recall(updates=5, batch=4, hidden_size=8)
+    b = ch02.train_delayed_recall(updates=5, batch=4, hidden_size=8, clip=1.0)
+    fig = ch02.clipping_figure(a, b, clip=1.0)
+    _titled(fig)
+    for ax in fig.axes:
+        _labelled(ax)
