@@ -1,0 +1,139 @@
+r"""Figures and measurements of chapter 4 (GRU).
+
+- :func:`gru_cell_figure`        a diagram of one GRU cell (torch's form, reset after the matmul);
+- :func:`seed_gru_step`          the seed posts' GRU, ``h = (1 - z) h_prev + z h~`` on ``[h, x]``,
+  for the equivalence proofs;
+- :func:`negate_update_gate`     torch-layout weights with the update gate's rows negated (turns
+  one z convention into the other);
+- :func:`time_forward_backward`  wall-clock time of forward + backward of a recurrent module;
+- :func:`speed_figure`           those timings as bars.
+
+The training experiment reuses :mod:`rnnlab.viz.ch03` (``SequenceRegressor``, ``train_adding``,
+``results_table``, ``training_curves_figure``). Gates in torch's order ``r, z, n``.
+"""
+from __future__ import annotations
+
+import time
+from typing import Mapping
+
+import numpy as np
+
+from rnnlab.viz.style import COLORS, new_figure
+
+__all__ = ["gru_cell_figure", "seed_gru_step", "negate_update_gate", "time_forward_backward",
+           "speed_figure"]
+
+
+def seed_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reset_after=True):
+    """The GRU with the seed posts' update rule ``h = (1 - z) * h_prev + z * n`` (numpy, batch of
+    rows), otherwise exactly :func:`rnnlab.scratch.gru_step` (torch's layout r, z, n and the
+    chosen reset position). Used to show that the two conventions are one model up to the sign
+    of the update gate's weights and biases."""
+    H = weight_hh.shape[1]
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    b_ih = np.zeros(3 * H) if bias_ih is None else bias_ih
+    b_hh = np.zeros(3 * H) if bias_hh is None else bias_hh
+    gi = x @ weight_ih.T + b_ih
+    r = sig(gi[..., :H] + h_prev @ weight_hh[:H].T + b_hh[:H])
+    z = sig(gi[..., H:2 * H] + h_prev @ weight_hh[H:2 * H].T + b_hh[H:2 * H])
+    if reset_after:
+        n = np.tanh(gi[..., 2 * H:] + r * (h_prev @ weight_hh[2 * H:].T + b_hh[2 * H:]))
+    else:
+        n = np.tanh(gi[..., 2 * H:] + (r * h_prev) @ weight_hh[2 * H:].T + b_hh[2 * H:])
+    return (1.0 - z) * h_prev + z * n
+
+
+def negate_update_gate(params: Mapping[str, np.ndarray], hidden_size: int) -> dict:
+    """A copy of torch-layout GRU parameters (``weight_ih``, ``weight_hh``, ``bias_ih``,
+    ``bias_hh``, any layer suffix) with the rows of the update gate z (rows H..2H) negated."""
+    H = hidden_size
+    out = {}
+    for k, v in params.items():
+        v = np.array(v, dtype=np.float64, copy=True)
+        if v.shape[0] == 3 * H:
+            v[H:2 * H] *= -1.0
+        out[k] = v
+    return out
+
+
+def time_forward_backward(module, x, repeats: int = 5) -> float:
+    """Best-of-``repeats`` seconds for ``module(x)`` forward plus ``.backward()`` of the output's sum
+    (after one warm-up run)."""
+    best = np.inf
+    for k in range(repeats + 1):
+        module.zero_grad(set_to_none=True)
+        t0 = time.perf_counter()
+        out, _ = module(x)
+        out.sum().backward()
+        dt = time.perf_counter() - t0
+        if k:
+            best = min(best, dt)
+    return best
+
+
+def speed_figure(times: Mapping[str, float], title: str):
+    """Horizontal bars of forward + backward times in milliseconds."""
+    fig, ax = new_figure(figsize=(7.0, 0.45 * len(times) + 1.2))
+    names = list(times)
+    vals = [1000 * times[n] for n in names]
+    colors = [COLORS["blue"] if "GRU" in n else COLORS["orange"] if "LSTM" in n else COLORS["grey"]
+              for n in names]
+    ax.barh(range(len(names)), vals, color=colors)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names)
+    ax.invert_yaxis()
+    ax.set_xlabel("forward + backward time (ms)")
+    ax.set_title(title)
+    return fig
+
+
+def gru_cell_figure():
+    """A diagram of one GRU cell in torch's form: r and z from [h_{t-1}, x_t]; the candidate n
+    with the reset gate on the recurrent term; h_t = (1 - z) * n + z * h_{t-1}."""
+    from rnnlab.viz.ch01 import _arrow, _blank, _box
+
+    fig, ax = new_figure(figsize=(8.0, 4.0))
+    _blank(ax)
+    ax.set_xlim(-0.6, 9.9)
+    ax.set_ylim(-0.9, 4.2)
+    yh, yg = 3.4, 1.0
+    # the state line along the top: z * h_{t-1} + (1 - z) * n
+    _arrow(ax, (-0.4, yh), (1.35, yh), lw=2.2)
+    ax.text(-0.4, yh + 0.25, r"$h_{t-1}$", fontsize=12)
+    _box(ax, 1.6, yh, r"$\times$", COLORS["sky"], w=0.5, h=0.5)
+    _arrow(ax, (1.85, yh), (7.05, yh), lw=2.2)
+    _box(ax, 7.3, yh, r"$+$", COLORS["sky"], w=0.5, h=0.5)
+    _arrow(ax, (7.55, yh), (9.3, yh), lw=2.2)
+    ax.text(8.9, yh + 0.25, r"$h_t$", fontsize=12)
+    ax.text(2.0, yh + 0.3, r"keep $z_t\odot h_{t-1}$", fontsize=8.5)
+    # gates and candidate
+    _box(ax, 1.6, yg, "$\\sigma$\n$z_t$", COLORS["yellow"], w=0.9, h=0.75, fontsize=10)
+    ax.text(1.52, yg - 0.62, "update", ha="right", fontsize=8.5)
+    _box(ax, 4.0, yg, "$\\sigma$\n$r_t$", COLORS["yellow"], w=0.9, h=0.75, fontsize=10)
+    ax.text(3.92, yg - 0.62, "reset", ha="right", fontsize=8.5)
+    _box(ax, 5.6, yg, "$\\tanh$\n$n_t$", COLORS["green"], w=0.9, h=0.75, fontsize=10)
+    ax.text(5.52, yg - 0.62, "candidate", ha="right", fontsize=8.5)
+    # z keeps the old state; 1 - z lets the candidate in
+    _arrow(ax, (1.6, yg + 0.38), (1.6, yh - 0.25))
+    _box(ax, 2.9, 2.2, r"$1-z_t$", COLORS["sky"], w=0.7, h=0.4, fontsize=9)
+    _arrow(ax, (1.9, yg + 0.3), (2.7, 2.0))
+    _box(ax, 7.3, 2.2, r"$\times$", COLORS["sky"], w=0.45, h=0.45)
+    _arrow(ax, (3.25, 2.2), (7.07, 2.2))
+    _arrow(ax, (6.05, yg + 0.15), (7.12, 2.02))
+    _arrow(ax, (7.3, 2.43), (7.3, yh - 0.25))
+    # the reset gate acts on the recurrent term of the candidate (torch: after the matmul)
+    _box(ax, 5.6, 2.8, r"$r_t\odot(W_n h_{t-1}+b_{hn})$", COLORS["sky"], w=2.1, h=0.42, fontsize=8.5)
+    _arrow(ax, (5.6, yh), (5.6, 3.01))
+    _arrow(ax, (4.25, yg + 0.38), (4.8, 2.59))
+    _arrow(ax, (5.6, 2.59), (5.6, yg + 0.38))
+    # inputs
+    ax.plot([0.6, 4.0], [-0.25, -0.25], color=COLORS["black"], lw=1.4)
+    _arrow(ax, (1.6, -0.25), (1.6, yg - 0.38))
+    _arrow(ax, (4.0, -0.25), (4.0, yg - 0.38))
+    ax.text(-0.5, -0.35, r"$[h_{t-1}, x_t]$", fontsize=11)
+    ax.plot([4.6, 5.6], [-0.6, -0.6], color=COLORS["black"], lw=1.0, ls="--")
+    _arrow(ax, (5.6, -0.6), (5.6, yg - 0.38), ls="--")
+    ax.text(4.3, -0.7, r"$x_t$", fontsize=10)
+    ax.set_title("One GRU cell: no cell state, no output gate; z mixes the old state with the "
+                 "candidate", fontsize=10)
+    return fig

@@ -1,0 +1,318 @@
+"""Chapter 3 checks: the reference passes, independent mutants of the solution are rejected with
+the right diagnosis, wrong shapes and dtypes are refused; the references agree with torch.nn."""
+import numpy as np
+import pytest
+
+from rnnlab.grading import check, exercises
+
+torch = pytest.importorskip("torch")
+
+
+def sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+# ----------------------------------------------------------------------------- solutions
+# Written independently of rnnlab.grading.checks.ch03 (the student's point of view).
+def sol_lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    gates = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    H = h_prev.shape[1]
+    i = sig(gates[:, :H])
+    f = sig(gates[:, H:2 * H])
+    g = np.tanh(gates[:, 2 * H:3 * H])
+    o = sig(gates[:, 3 * H:])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c
+
+
+def sol_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    X = torch.tensor(x, requires_grad=True)
+    Hp = torch.tensor(h_prev, requires_grad=True)
+    Cp = torch.tensor(c_prev, requires_grad=True)
+    cell = torch.nn.LSTMCell(x.shape[1], h_prev.shape[1], dtype=torch.float64)
+    with torch.no_grad():
+        for k, v in (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias_ih),
+                     ("bias_hh", bias_hh)):
+            getattr(cell, k).copy_(torch.from_numpy(v))
+    h, c = cell(X, (Hp, Cp))
+    ((h * torch.from_numpy(dh)).sum() + (c * torch.from_numpy(dc)).sum()).backward()
+    return (X.grad.numpy(), Hp.grad.numpy(), Cp.grad.numpy(), cell.weight_ih.grad.numpy(),
+            cell.weight_hh.grad.numpy(), cell.bias_ih.grad.numpy())
+
+
+def sol_peephole(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, weight_ci, weight_cf,
+                 weight_co):
+    H = h_prev.shape[1]
+    a = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    i = sig(a[:, :H] + weight_ci * c_prev)
+    f = sig(a[:, H:2 * H] + weight_cf * c_prev)
+    c = f * c_prev + i * np.tanh(a[:, 2 * H:3 * H])
+    o = sig(a[:, 3 * H:] + weight_co * c)
+    return o * np.tanh(c), c
+
+
+def sol_seed(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
+    H = W_f.shape[0]
+    W = np.vstack([W_i, W_f, W_c, W_o])
+    b = np.concatenate([b_i, b_f, b_c, b_o])
+    return W[:, H:], W[:, :H], b / 2, b / 2        # any split of the bias is fine
+
+
+def assert_passes(ex_id, fn):
+    res = check(ex_id, fn, seed=1)
+    assert res.passed, res.message
+    assert res.score == res.max_score == exercises()[ex_id].points
+
+
+def assert_rejected(ex_id, fn, *words):
+    for seed in (1, 2):
+        res = check(ex_id, fn, seed=seed)
+        assert not res.passed and res.score == 0, res.message
+        for w in words:
+            assert w in res.message, res.message
+    return res
+
+
+def test_registered():
+    ids = set(exercises().ids())
+    assert {"03.lstm_step", "03.lstm_step_backward", "03.lstm_step_peephole",
+            "03.seed_lstm_to_torch"} <= ids
+    for ex_id in ("03.lstm_step", "03.lstm_step_backward", "03.lstm_step_peephole",
+                  "03.seed_lstm_to_torch"):
+        assert exercises()[ex_id].notebook == "03_lstm.ipynb"
+
+
+def test_references_equal_torch():
+    from rnnlab.grading.checks import ch03
+
+    rng = np.random.default_rng(0)
+    for case in ch03._lstm_cases(rng):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh = case
+        cell = torch.nn.LSTMCell(x.shape[1], h0.shape[1], dtype=torch.float64)
+        cell.load_state_dict({k: torch.from_numpy(v) for k, v in
+                              zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), case[3:])})
+        h, c = cell(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)))
+        rh, rc = ch03.lstm_step(*case)
+        np.testing.assert_allclose(rh, h.detach().numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(rc, c.detach().numpy(), rtol=0, atol=1e-12)
+    for case in ch03._bw_cases(rng):
+        for got, exp in zip(ch03.lstm_step_backward(*case), sol_backward(*case)):
+            np.testing.assert_allclose(got, exp, rtol=0, atol=1e-12)
+    # seed conversion: the converted cell computes the seed's function
+    for case in ch03._seed_cases(rng):
+        W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o = case
+        H, HI = W_f.shape
+        w_ih, w_hh, b_ih, b_hh = ch03.seed_lstm_to_torch(*case)
+        x, h, c = rng.normal(size=HI - H), rng.normal(size=H), rng.normal(size=H)
+        hx = np.concatenate([h, x])
+        c1 = sig(W_f @ hx + b_f) * c + sig(W_i @ hx + b_i) * np.tanh(W_c @ hx + b_c)
+        h1 = sig(W_o @ hx + b_o) * np.tanh(c1)
+        rh, rc = ch03.lstm_step(x[None], h[None], c[None], w_ih, w_hh, b_ih, b_hh)
+        np.testing.assert_allclose(rh[0], h1, atol=1e-12)
+        np.testing.assert_allclose(rc[0], c1, atol=1e-12)
+
+
+def test_peephole_reference_equals_rnnlab_scratch():
+    from rnnlab.grading.checks import ch03
+    from rnnlab.scratch import lstm_step as scratch_step
+
+    for case in ch03._peep_cases(np.random.default_rng(3)):
+        h, c, _ = scratch_step(*case)
+        rh, rc = ch03.lstm_step_peephole(*case)
+        np.testing.assert_allclose(rh, h, atol=1e-12)
+        np.testing.assert_allclose(rc, c, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- 03.lstm_step
+def test_lstm_step_solution_passes():
+    assert_passes("03.lstm_step", sol_lstm_step)
+
+
+def _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    a = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    return np.split(a, 4, axis=1)
+
+
+def mut_order_fi(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    f, i, g, o = _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)   # rows read f, i
+    c = sig(f) * c_prev + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c), c
+
+
+def mut_order_og(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    i, f, o, g = _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    c = sig(f) * c_prev + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c), c
+
+
+def mut_sigmoid_candidate(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    i, f, g, o = _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    c = sig(f) * c_prev + sig(i) * sig(g)
+    return sig(o) * np.tanh(c), c
+
+
+def mut_forget_on_candidate(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    i, f, g, o = _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    c = sig(i) * c_prev + sig(f) * np.tanh(g)
+    return sig(o) * np.tanh(c), c
+
+
+def mut_h_from_prev(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    i, f, g, o = _split(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    c = sig(f) * c_prev + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c_prev), c
+
+
+def mut_swapped_return(*args):
+    h, c = sol_lstm_step(*args)
+    return c, h
+
+
+@pytest.mark.parametrize("mutant, words", [
+    (mut_order_fi, "rows were read as f, i, g, o"),
+    (mut_order_og, "i, f, o, g"),
+    (mut_sigmoid_candidate, "candidate g must go through tanh"),
+    (mut_forget_on_candidate, "forget gate was applied to the candidate"),
+    (mut_h_from_prev, "pre-update cell state"),
+    (mut_swapped_return, "returned (c, h)"),
+])
+def test_lstm_step_mutants_diagnosed(mutant, words):
+    assert_rejected("03.lstm_step", mutant, "wrong", "Likely mistake", words)
+
+
+def test_lstm_step_wrong_shape_and_dtype():
+    res = assert_rejected("03.lstm_step", lambda *a: tuple(v[0] for v in sol_lstm_step(*a)), "shape")
+    assert "h" in res.message
+    assert_rejected("03.lstm_step", lambda *a: tuple(v.astype(np.float32) for v in sol_lstm_step(*a)),
+                    "float32")
+    assert_rejected("03.lstm_step", lambda *a: sol_lstm_step(*a)[0], "wrong")
+
+
+def test_lstm_step_not_attempted_and_errors():
+    def stub(*a):
+        raise NotImplementedError("write the step")
+    res = check("03.lstm_step", stub, seed=0)
+    assert res.status == "not attempted" and res.score == 0
+
+    def crash(*a):
+        return 1 / 0
+    res = check("03.lstm_step", crash, seed=0)
+    assert res.status == "error" and "ZeroDivisionError" in res.message
+
+
+# ----------------------------------------------------------------------------- backward
+def test_backward_solution_passes():
+    assert_passes("03.lstm_step_backward", sol_backward)
+
+
+def _fwd(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    a = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    i, f, g, o = np.split(a, 4, axis=1)
+    i, f, g, o = sig(i), sig(f), np.tanh(g), sig(o)
+    c = f * c_prev + i * g
+    return i, f, g, o, c
+
+
+def _bw(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, variant=None):
+    i, f, g, o, c = _fwd(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    t = np.tanh(c)
+    dct = dc if variant == "no_h_path" else dc + dh * o * ((1 - c * c) if variant == "tanh_c" else (1 - t * t))
+    parts = [dct * g * i * (1 - i), dct * c_prev * f * (1 - f), dct * i * (1 - g * g), dh * t * o * (1 - o)]
+    if variant == "order":
+        parts = [parts[0], parts[1], parts[3], parts[2]]
+    da = np.hstack(parts)
+    dcp = dct if variant == "no_f" else dct * f
+    return da @ weight_ih, da @ weight_hh, dcp, da.T @ x, da.T @ h_prev, da.sum(0)
+
+
+@pytest.mark.parametrize("variant, words", [
+    ("no_h_path", "misses the path through h_t"),
+    ("tanh_c", "1 - c^2"),
+    ("no_f", "not multiplied by the forget gate"),
+    ("order", "wrong order"),
+])
+def test_backward_mutants_diagnosed(variant, words):
+    assert_rejected("03.lstm_step_backward", lambda *a: _bw(*a, variant=variant), "Likely mistake", words)
+
+
+def test_backward_bias_not_summed_and_dtype():
+    def per_sample(*a):
+        out = list(sol_backward(*a))
+        i, f, g, o, c = _fwd(*a[2:])
+        out[5] = np.zeros((a[2].shape[0], out[5].shape[0]))
+        return tuple(out)
+    assert_rejected("03.lstm_step_backward", per_sample, "dbias", "shape")
+    assert_rejected("03.lstm_step_backward",
+                    lambda *a: tuple(v.astype(np.float32) for v in sol_backward(*a)), "float32")
+
+
+# ----------------------------------------------------------------------------- peephole
+def test_peephole_solution_passes():
+    assert_passes("03.lstm_step_peephole", sol_peephole)
+
+
+def _peep(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, weight_ci, weight_cf,
+          weight_co, variant):
+    H = h_prev.shape[1]
+    a = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    ai, af, ag, ao = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    if variant == "if_new":          # computes c_t first, then lets i and f peek at it
+        c_new = sig(af) * c_prev + sig(ai) * np.tanh(ag)
+        i, f = sig(ai + weight_ci * c_new), sig(af + weight_cf * c_new)
+    elif variant == "swap":
+        i, f = sig(ai + weight_cf * c_prev), sig(af + weight_ci * c_prev)
+    else:
+        i, f = sig(ai + weight_ci * c_prev), sig(af + weight_cf * c_prev)
+    c = f * c_prev + i * np.tanh(ag)
+    o = sig(ao + weight_co * (c_prev if variant == "o_prev" else c))
+    return o * np.tanh(c), c
+
+
+@pytest.mark.parametrize("variant, words", [
+    ("o_prev", "output gate peeks at c_{t-1}"),
+    ("if_new", "c_t used where c_{t-1} belongs"),
+    ("swap", "peephole weights swapped"),
+])
+def test_peephole_mutants_diagnosed(variant, words):
+    assert_rejected("03.lstm_step_peephole", lambda *a: _peep(*a, variant=variant),
+                    "Likely mistake", words)
+
+
+def test_peephole_ignored_and_shape():
+    assert_rejected("03.lstm_step_peephole", lambda *a: sol_lstm_step(*a[:7]), "peepholes ignored")
+    assert_rejected("03.lstm_step_peephole", lambda *a: tuple(v.T for v in sol_peephole(*a)), "shape")
+
+
+# ----------------------------------------------------------------------------- seed -> torch
+def test_seed_solution_passes_with_any_bias_split():
+    assert_passes("03.seed_lstm_to_torch", sol_seed)
+
+    def all_in_hh(*a):
+        w_ih, w_hh, b1, b2 = sol_seed(*a)
+        return w_ih, w_hh, np.zeros_like(b1), b1 + b2
+    assert_passes("03.seed_lstm_to_torch", all_in_hh)
+
+
+def test_seed_mutants_diagnosed():
+    def seed_order(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):   # f, i, g, o as the posts list them
+        H = W_f.shape[0]
+        W = np.vstack([W_f, W_i, W_c, W_o])
+        return W[:, H:], W[:, :H], np.concatenate([b_f, b_i, b_c, b_o]), np.zeros(4 * H)
+    assert_rejected("03.seed_lstm_to_torch", seed_order, "Likely mistake", "f, i, g, o")
+
+    def x_first(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
+        H, HI = W_f.shape
+        W = np.vstack([W_i, W_f, W_c, W_o])
+        return W[:, :HI - H], W[:, HI - H:], np.concatenate([b_i, b_f, b_c, b_o]), np.zeros(4 * H)
+    assert_rejected("03.seed_lstm_to_torch", x_first, "Likely mistake", "[x, h]")
+
+    def twice(*a):
+        w_ih, w_hh, b1, b2 = sol_seed(*a)
+        return w_ih, w_hh, b1 + b2, b1 + b2
+    assert_rejected("03.seed_lstm_to_torch", twice, "Likely mistake", "counted twice")
+
+
+def test_seed_wrong_structure_and_dtype():
+    assert_rejected("03.seed_lstm_to_torch", lambda *a: sol_seed(*a)[:3], "wrong")
+    assert_rejected("03.seed_lstm_to_torch",
+                    lambda *a: tuple(v.astype(np.float32) for v in sol_seed(*a)), "float32")
