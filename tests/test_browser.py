@@ -66,6 +66,9 @@ INSPECT_JS = """
   brokenImages: Array.from(document.images)
       .filter((img) => !(img.complete && img.naturalWidth > 0))
       .map((img) => img.currentSrc || img.src),
+  imagesWithoutAlt: Array.from(document.images)
+      .filter((img) => !(img.getAttribute("alt") || "").trim())
+      .map((img) => img.currentSrc || img.src),
   widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
   renderedWidgets: document.querySelectorAll(".widget-subarea > .jupyter-widgets, .widget-subarea > .lm-Widget").length,
   links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
@@ -213,6 +216,9 @@ def test_page_in_the_browser(page, site, browser, book_build):
             problems.append(f"{facts['math']} math elements but {facts['mathjax']} typeset by MathJax")
         problems += [f"MathJax error: {text}" for text in facts["mathErrors"]]
         problems += [f"image did not load: {src}" for src in facts["brokenImages"]]
+        # Screen readers need a text alternative. (A notebook's cell-output image gets its file path
+        # as alt from myst-nb unless the cell sets `mystnb: image: alt:` in its metadata.)
+        problems += [f"image without alt text: {src}" for src in facts["imagesWithoutAlt"]]
         if facts["renderedWidgets"] < facts["widgetViews"]:
             problems.append(f"{facts['widgetViews']} embedded widgets but {facts['renderedWidgets']} rendered")
         problems += [f"broken link: {b}" for b in _broken_internal_links(facts["links"], site, book_build.html)]

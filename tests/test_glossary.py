@@ -1,0 +1,153 @@
+"""The English–Chinese glossary (book/appendix_glossary.md) is used: every term is linked with
+``{term}`` from some page of the book, every chapter links at least one term, and every entry gives
+a Chinese name.
+
+A ``{term}`` link that names no glossary entry is caught by the ``-W`` book build (test_book.py);
+this file checks the other direction, which Sphinx does not.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, toc_pages
+
+GLOSSARY = ROOT / "book" / "appendix_glossary.md"
+BOOK = ROOT / "book"
+
+# Terms that only chapter 6 (sequence tasks) uses. They are tolerated as unused only while the last
+# notebook of chapter 6 is missing from _toc.yml; once `book/06d_translation` is in the toc the test
+# is strict again and each of them must be linked from some page (chapter 6's notebooks link all of
+# them today), and this set can then be deleted.
+PENDING_CHAPTER_6 = {
+    "beam search",
+    "bits per character",
+    "greedy decoding",
+    "language model",
+    "sequence classification",
+    "sequence generation",
+    "sequence translation",
+    "teacher forcing",
+    "temperature",
+}
+CHAPTER_6_LAST_PAGE = "book/06d_translation"
+
+# {term}`text` or {term}`text <target>`; the text may wrap onto the next line.
+TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
+TARGET = re.compile(r"<([^<>]+)>\s*$")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def glossary_entries() -> dict[str, str]:
+    """Parse the ``{glossary}`` block: ``{term: first line of its definition}``.
+
+    Term lines are unindented; the definition is the indented lines below them. Consecutive term
+    lines name one entry (Sphinx's synonyms), and each of them is returned with that definition.
+    """
+    text = GLOSSARY.read_text(encoding="utf-8")
+    match = re.search(r"^(`{3,}|:{3,})\{glossary\}[^\n]*\n(.*?)^\1\s*$", text, re.S | re.M)
+    assert match, f"no {{glossary}} block in {GLOSSARY.relative_to(ROOT)}"
+    entries: dict[str, str] = {}
+    pending: list[str] = []
+    for line in match.group(2).splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(":"):  # a directive option such as :sorted:
+            continue
+        if not line[0].isspace():
+            # "term : index key" is Sphinx's syntax for a term with an index entry.
+            pending.append(line.split(" : ")[0].strip())
+        elif pending:
+            for term in pending:
+                entries[term] = line.strip()
+            pending = []
+    assert not pending, f"glossary terms without a definition: {pending}"
+    return entries
+
+
+def page_markdown(page: str) -> str:
+    """The markdown a page of the toc contributes: a .md file's text, a notebook's markdown cells."""
+    for suffix in (".md", ".ipynb"):
+        path = ROOT / f"{page}{suffix}"
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"no .md or .ipynb for the toc page {page!r}")
+    if path.suffix == ".md":
+        return path.read_text(encoding="utf-8")
+    return notebook_markdown(path)
+
+
+def notebook_markdown(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+
+
+def linked_terms(markdown: str) -> set[str]:
+    """The glossary keys a text links, lower-cased and with whitespace collapsed as Sphinx does."""
+    keys = set()
+    for role in TERM_ROLE.findall(markdown):
+        target = TARGET.search(role)
+        key = target.group(1) if target else role
+        keys.add(" ".join(key.split()).lower())
+    return keys
+
+
+def test_the_glossary_parses():
+    entries = glossary_entries()
+    assert len(entries) >= 40, f"only {len(entries)} glossary terms parsed: is the block intact?"
+    lowered = [term.lower() for term in entries]
+    assert len(set(lowered)) == len(lowered), "a glossary term appears twice (Sphinx compares lower-cased)"
+
+
+def test_every_glossary_term_is_linked_from_some_page():
+    pages = [page for page in toc_pages() if Path(page) != GLOSSARY.relative_to(ROOT).with_suffix("")]
+    used: set[str] = set()
+    for page in pages:
+        used |= linked_terms(page_markdown(page))
+    unused = sorted(term for term in glossary_entries() if term.lower() not in used)
+    tolerated = set() if CHAPTER_6_LAST_PAGE in toc_pages() else PENDING_CHAPTER_6
+    missing = [term for term in unused if term not in tolerated]
+    assert not missing, (
+        f"glossary terms that no page of the toc links with {{term}}: {missing}. Link each one at its "
+        "first use in a chapter (`{term}`term`` or `{term}`text <term>``), or remove it from "
+        "book/appendix_glossary.md")
+
+
+def test_pending_terms_are_chapter_6_terms():
+    """Each term excused above is one that a chapter 6 notebook links (so the excuse is honest)."""
+    notebooks = sorted(BOOK.glob("06*.ipynb"))
+    if not notebooks:
+        pytest.skip("no chapter 6 notebook in book/ yet")
+    linked: set[str] = set()
+    for path in notebooks:
+        linked |= linked_terms(notebook_markdown(path))
+    assert PENDING_CHAPTER_6 <= {term.lower() for term in glossary_entries()}
+    not_in_chapter_6 = sorted(PENDING_CHAPTER_6 - linked)
+    assert not not_in_chapter_6, (f"{not_in_chapter_6} are excused as chapter 6 terms, but no "
+                                  "book/06*.ipynb links them")
+
+
+CHAPTERS = sorted(path.name for path in BOOK.glob("[0-9]*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS)
+def test_every_chapter_links_a_glossary_term(notebook):
+    known = {term.lower() for term in glossary_entries()}
+    linked = linked_terms(notebook_markdown(BOOK / notebook)) & known
+    assert linked, (f"book/{notebook} links no glossary term: link the first use of a term in "
+                    "book/appendix_glossary.md with {term}`...`")
+
+
+def test_every_glossary_entry_has_a_chinese_name():
+    missing = [term for term, first_line in glossary_entries().items() if not CJK.search(first_line)]
+    assert not missing, (f"glossary entries whose definition does not start with a Chinese name: "
+                         f"{missing}")
+
+
+def test_linked_terms_follow_sphinx_matching():
+    text = "A {term}`Hidden State`, {term}`gates <gate>` and {term}`the\nJacobian <Jacobian>`."
+    assert linked_terms(text) == {"hidden state", "gate", "jacobian"}
