@@ -7,6 +7,8 @@ import torch
 from rnnlab.grading import check, exercises
 from rnnlab.grading.checks import ch01
 
+from _check_helpers import assert_rejected
+
 SEEDS = [0, 1]
 
 
@@ -47,16 +49,6 @@ def count_parameters(input_size, hidden_size, output_size, seq_len):
     rnn = torch.nn.RNN(input_size, hidden_size)
     head = torch.nn.Linear(hidden_size, output_size)
     return sum(p.numel() for p in [*rnn.parameters(), *head.parameters()])
-
-
-def assert_rejected(exercise_id, func, *words, mistake=None, seed=0):
-    result = check(exercise_id, func, seed=seed)
-    assert not result.passed and result.score == 0, result.message
-    for word in words:
-        assert word in result.message, result.message
-    if mistake is not None:
-        assert result.mistake is not None and mistake in result.mistake, result.message
-    return result
 
 
 def test_registered():

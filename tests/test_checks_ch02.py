@@ -9,17 +9,9 @@ from rnnlab import scratch
 from rnnlab.grading import check, exercises
 from rnnlab.grading.checks import ch02
 
+from _check_helpers import assert_rejected
+
 SEEDS = [0, 1]
-
-
-def assert_rejected(exercise_id, func, *words, mistake=None, seed=0):
-    result = check(exercise_id, func, seed=seed)
-    assert not result.passed and result.score == 0, result.message
-    for word in words:
-        assert word in result.message, result.message
-    if mistake is not None:
-        assert result.mistake is not None and mistake in result.mistake, result.message
-    return result
 
 
 def test_registered():

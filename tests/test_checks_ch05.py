@@ -8,6 +8,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.grading import check, exercises
 
+from _check_helpers import assert_rejected
+
 SEEDS = [0, 1]
 IDS = ["05.bidirectional_rnn", "05.final_states_from_output", "05.masked_reverse",
        "05.rnn_forward", "05.stack_layers", "05.top_layer_final_states"]
@@ -79,16 +81,6 @@ SOLUTIONS = {
     "05.final_states_from_output": final_states_from_output,
     "05.top_layer_final_states": top_layer_final_states,
 }
-
-
-def assert_rejected(exercise_id, func, *words, mistake=None, seed=0):
-    result = check(exercise_id, func, seed=seed)
-    assert not result.passed and result.score == 0, result.message
-    for word in words:
-        assert word in result.message, result.message
-    if mistake is not None:
-        assert result.mistake is not None and mistake in result.mistake, result.message
-    return result
 
 
 def test_registered():

@@ -21,25 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
 from rnnlab.grading.compare import compare, compare_outputs
 from rnnlab.grading.spec import Exercise, register
 
 NOTEBOOK = "03_lstm.ipynb"
-
-
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def _normal(rng, *shape, scale=0.5):
-    return scale * rng.standard_normal(shape)
-
-
-def _sizes(rng):
-    """N, I, H with H different from N and from I, so transposed weights have the wrong shape."""
-    N, I = (int(v) for v in rng.integers([2, 2], [5, 5]))
-    H = max(N, I) + int(rng.integers(1, 3))
-    return N, I, H
 
 
 def _step_args(rng):

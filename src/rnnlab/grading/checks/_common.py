@@ -1,0 +1,20 @@
+"""Helpers shared by the gated-cell check modules (ch03, ch04). Registers no exercises; the
+registry skips modules whose name starts with an underscore."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _normal(rng, *shape, scale=0.5):
+    return scale * rng.standard_normal(shape)
+
+
+def _sizes(rng):
+    """N, I, H with H different from N and from I, so transposed weights have the wrong shape."""
+    N, I = (int(v) for v in rng.integers([2, 2], [5, 5]))
+    H = max(N, I) + int(rng.integers(1, 3))
+    return N, I, H
