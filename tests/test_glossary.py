@@ -18,23 +18,6 @@ from conftest import ROOT, toc_pages
 GLOSSARY = ROOT / "book" / "appendix_glossary.md"
 BOOK = ROOT / "book"
 
-# Terms that only chapter 6 (sequence tasks) uses. They are tolerated as unused only while the last
-# notebook of chapter 6 is missing from _toc.yml; once `book/06d_translation` is in the toc the test
-# is strict again and each of them must be linked from some page (chapter 6's notebooks link all of
-# them today), and this set can then be deleted.
-PENDING_CHAPTER_6 = {
-    "beam search",
-    "bits per character",
-    "greedy decoding",
-    "language model",
-    "sequence classification",
-    "sequence generation",
-    "sequence translation",
-    "teacher forcing",
-    "temperature",
-}
-CHAPTER_6_LAST_PAGE = "book/06d_translation"
-
 # {term}`text` or {term}`text <target>`; the text may wrap onto the next line.
 TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
 TARGET = re.compile(r"<([^<>]+)>\s*$")
@@ -109,26 +92,10 @@ def test_every_glossary_term_is_linked_from_some_page():
     for page in pages:
         used |= linked_terms(page_markdown(page))
     unused = sorted(term for term in glossary_entries() if term.lower() not in used)
-    tolerated = set() if CHAPTER_6_LAST_PAGE in toc_pages() else PENDING_CHAPTER_6
-    missing = [term for term in unused if term not in tolerated]
-    assert not missing, (
-        f"glossary terms that no page of the toc links with {{term}}: {missing}. Link each one at its "
+    assert not unused, (
+        f"glossary terms that no page of the toc links with {{term}}: {unused}. Link each one at its "
         "first use in a chapter (`{term}`term`` or `{term}`text <term>``), or remove it from "
         "book/appendix_glossary.md")
-
-
-def test_pending_terms_are_chapter_6_terms():
-    """Each term excused above is one that a chapter 6 notebook links (so the excuse is honest)."""
-    notebooks = sorted(BOOK.glob("06*.ipynb"))
-    if not notebooks:
-        pytest.skip("no chapter 6 notebook in book/ yet")
-    linked: set[str] = set()
-    for path in notebooks:
-        linked |= linked_terms(notebook_markdown(path))
-    assert PENDING_CHAPTER_6 <= {term.lower() for term in glossary_entries()}
-    not_in_chapter_6 = sorted(PENDING_CHAPTER_6 - linked)
-    assert not not_in_chapter_6, (f"{not_in_chapter_6} are excused as chapter 6 terms, but no "
-                                  "book/06*.ipynb links them")
 
 
 CHAPTERS = sorted(path.name for path in BOOK.glob("[0-9]*.ipynb"))

@@ -75,6 +75,32 @@ def test_notebook_is_well_formed(notebook):
             f"--inplace --ExecutePreprocessor.timeout=600 {notebook}")
 
 
+BOOK_NOTEBOOKS = [nb for nb in NOTEBOOKS if nb.startswith("book/")]
+
+
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS)
+def test_every_figure_has_a_caption_and_alt_text(notebook):
+    """A figure in the HTML book is a cell output image; myst-nb gives it the caption and alt text
+    of the cell's `mystnb: {figure: {caption, name}, image: {alt}}` metadata, and otherwise an empty
+    caption and the file path as alt text (which test_browser.py cannot tell from a real one)."""
+    nb = nbformat.read(ROOT / notebook, as_version=nbformat.NO_CONVERT)
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "remove-output" in cell.metadata.get("tags", []):
+            continue
+        if not any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            continue
+        meta = cell.metadata.get("mystnb", {})
+        caption = meta.get("figure", {}).get("caption", "")
+        alt = meta.get("image", {}).get("alt", "")
+        if len(caption.split()) < 8:
+            problems.append(f"cell {index}: no caption stating the finding (mystnb.figure.caption)")
+        if len(alt.split()) < 12 or alt.strip() == caption.strip():
+            problems.append(f"cell {index}: no alt text describing what is drawn (mystnb.image.alt, "
+                            "not a copy of the caption)")
+    assert not problems, f"{notebook}:\n  " + "\n  ".join(problems)
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_reproduces_its_outputs(notebook):
