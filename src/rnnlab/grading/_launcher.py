@@ -103,8 +103,11 @@ def build_root(cfg):
     root = cfg["root"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    # Binds below /tmp (a checkout or virtual environment that lives there) go in after the
+    # sandbox's own /tmp is mounted, which would otherwise hide them.
+    in_tmp = [(src, dst) for src, dst in cfg["binds"] if dst == "/tmp" or dst.startswith("/tmp/")]
     for src, dst in cfg["binds"]:
-        if os.path.exists(src):
+        if os.path.exists(src) and (src, dst) not in in_tmp:
             bind(src, root + dst)
     for link, target in cfg["symlinks"]:
         makedirs(os.path.dirname(root + link))
@@ -129,6 +132,9 @@ def build_root(cfg):
     if cfg["uid"] is not None:
         os.chown(work, cfg["uid"], cfg["uid"])
     os.chmod(work, 0o700)
+    for src, dst in in_tmp:
+        if os.path.exists(src) and dst != "/tmp":
+            bind(src, root + dst)
     for src, dst in cfg["files"]:
         bind(src, root + dst)
     for path in cfg["masks"]:
