@@ -240,6 +240,22 @@ def printable(ch: str) -> str:
     return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(ch, ch)
 
 
+def _check_next_symbol_args(logits, chars, temperatures, top) -> np.ndarray:
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 1 or logits.size < 2:
+        raise ValueError(f"logits must be the scores of the next symbol, shape (V,) with V >= 2, "
+                         f"got shape {logits.shape}")
+    if len(chars) != logits.size:
+        raise ValueError(f"chars must name every symbol: len(chars) = {len(chars)}, but logits has "
+                         f"V = {logits.size} entries")
+    for t in temperatures:
+        if not (isinstance(t, (int, float)) and np.isfinite(t) and t > 0):
+            raise ValueError(f"temperatures must be positive finite numbers, got {t!r}")
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"top must be a positive int (how many symbols to show), got {top!r}")
+    return logits
+
+
 def _softmax_t(logits: np.ndarray, t: float) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64) / t
     z = z - z.max()
@@ -261,6 +277,8 @@ def temperature_grid(logits: np.ndarray, chars: str, temperatures: Sequence[floa
                      *, context: str = "", top: int = 10):
     """The next-symbol distribution ``softmax(logits / T)`` at several temperatures, the ``top``
     most likely symbols (at T = 1) as bars. ``logits`` (V,); ``chars[i]`` names symbol ``i``."""
+    logits = _check_next_symbol_args(logits, chars, temperatures, top)
+    top = min(top, logits.size)
     fig, axes = new_figure(1, len(temperatures), figsize=(3.0 * len(temperatures), 2.8), sharey=True)
     for ax, t in zip(np.atleast_1d(axes), temperatures):
         _bars(ax, logits, chars, t, top)
@@ -278,6 +296,8 @@ def temperature_explorer(logits: np.ndarray, chars: str, sample: Callable[[float
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    logits = _check_next_symbol_args(logits, chars, (), top)
+    top = min(top, logits.size)
     slider = widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=0.6, step=0.02,
                                     description="temperature", continuous_update=False)
     out = widgets.Output()
