@@ -1,9 +1,13 @@
 """Chapter 3 checks: the reference passes, independent mutants of the solution are rejected with
 the right diagnosis, wrong shapes and dtypes are refused; the references agree with torch.nn."""
+from functools import partial
+
 import numpy as np
 import pytest
 
 from rnnlab.grading import check, exercises
+
+from _check_helpers import assert_passes, assert_rejected
 
 torch = pytest.importorskip("torch")
 
@@ -58,19 +62,8 @@ def sol_seed(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
     return W[:, H:], W[:, :H], b / 2, b / 2        # any split of the bias is fine
 
 
-def assert_passes(ex_id, fn):
-    res = check(ex_id, fn, seed=1)
-    assert res.passed, res.message
-    assert res.score == res.max_score == exercises()[ex_id].points
-
-
-def assert_rejected(ex_id, fn, *words):
-    for seed in (1, 2):
-        res = check(ex_id, fn, seed=seed)
-        assert not res.passed and res.score == 0, res.message
-        for w in words:
-            assert w in res.message, res.message
-    return res
+# every mistake is rejected on two different draws of inputs
+assert_rejected = partial(assert_rejected, seeds=(1, 2))
 
 
 def test_registered():
