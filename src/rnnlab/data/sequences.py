@@ -36,6 +36,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from rnnlab._args import check_int
+
 __all__ = [
     "PAD",
     "IGNORE_INDEX",
@@ -90,16 +92,6 @@ def _check_task(task) -> None:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be {rng}, got {value}")
-    return value
-
-
 def marker_sequences(
     n: int,
     *,
@@ -131,12 +123,12 @@ def marker_sequences(
     MarkerBatch ``(tokens, labels, lengths)``.
     """
     _check_task(task)
-    n = _check_int("n", n, 1)
-    min_len = _check_int("min_len", min_len, 1)
-    max_len = _check_int("max_len", max_len, min_len)
-    n_classes = _check_int("n_classes", n_classes, 1, len(_MARKER_CHARS))
-    n_fillers = _check_int("n_fillers", n_fillers, 1, len(_FILLER_CHARS))
-    seed = _check_int("seed", seed, 0)
+    n = check_int("n", n, 1)
+    min_len = check_int("min_len", min_len, 1)
+    max_len = check_int("max_len", max_len, min_len)
+    n_classes = check_int("n_classes", n_classes, 1, len(_MARKER_CHARS))
+    n_fillers = check_int("n_fillers", n_fillers, 1, len(_FILLER_CHARS))
+    seed = check_int("seed", seed, 0)
     if not (0.0 < float(marker_prob) < 1.0):
         raise ValueError(f"marker_prob must be in (0, 1), got {marker_prob!r}")
 
@@ -193,10 +185,10 @@ def bucketed_batches(
     dealing with variable lengths: bucketing). Seeded: the same arguments give the same stream.
     The other arguments are those of :func:`marker_sequences`.
     """
-    batch_size = _check_int("batch_size", batch_size, 1)
-    min_len = _check_int("min_len", min_len, 1)
-    max_len = _check_int("max_len", max_len, min_len)
-    seed = _check_int("seed", seed, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    min_len = check_int("min_len", min_len, 1)
+    max_len = check_int("max_len", max_len, min_len)
+    seed = check_int("seed", seed, 0)
     _check_task(task)
     rng = np.random.default_rng(seed)
     while True:

@@ -29,6 +29,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from rnnlab._args import check_int
+
 __all__ = [
     "ADDING_BASELINE_MSE",
     "AddingBatch",
@@ -87,12 +89,6 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
-def _positive_int(name: str, v, minimum: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
-    return int(v)
-
-
 # --------------------------------------------------------------------------------------------
 # adding problem
 # --------------------------------------------------------------------------------------------
@@ -120,8 +116,8 @@ def adding_problem(n: int, length: int, *, rng=None, dtype=np.float32,
     >>> bool((b.x[:, :, 1].sum(0) == 2).all())
     True
     """
-    n = _positive_int("n", n)
-    length = _positive_int("length", length, 2)
+    n = check_int("n", n, 1)
+    length = check_int("length", length, 2)
     if not np.issubdtype(np.dtype(dtype), np.floating):
         raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
     g = as_rng(rng)
@@ -147,8 +143,8 @@ def adding_stream(batch_size: int, length: int, *, rng=None, dtype=np.float32,
     All batches come from one generator, so a stream built with the same seed yields the same
     sequence of batches. Pass it to :func:`rnnlab.train.fit` as ``data``.
     """
-    batch_size = _positive_int("batch_size", batch_size)
-    length = _positive_int("length", length, 2)
+    batch_size = check_int("batch_size", batch_size, 1)
+    length = check_int("length", length, 2)
     g = as_rng(rng)
 
     def next_batch() -> AddingBatch:
@@ -198,10 +194,10 @@ def copy_task(n: int, delay: int, *, n_symbols: int = 8, copy_length: int = 10, 
     >>> bool((b.y[-3:] == b.x[:3]).all())
     True
     """
-    n = _positive_int("n", n)
-    delay = _positive_int("delay", delay)
-    k = _positive_int("n_symbols", n_symbols)
-    L = _positive_int("copy_length", copy_length)
+    n = check_int("n", n, 1)
+    delay = check_int("delay", delay, 1)
+    k = check_int("n_symbols", n_symbols, 1)
+    L = check_int("copy_length", copy_length, 1)
     g = as_rng(rng)
     blank, delim = k, k + 1
     total = 2 * L + delay
@@ -221,7 +217,7 @@ def copy_task(n: int, delay: int, *, n_symbols: int = 8, copy_length: int = 10, 
 
 def copy_stream(batch_size: int, delay: int, *, rng=None, **kwargs) -> Callable[[], CopyBatch]:
     """A zero-argument callable returning a fresh copy-task batch per call (see :func:`copy_task`)."""
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size, 1)
     g = as_rng(rng)
 
     def next_batch() -> CopyBatch:
@@ -246,7 +242,7 @@ def copy_baseline_ce(delay: int, n_symbols: int = 8, copy_length: int = 10) -> f
 
     ``copy_length * log(n_symbols) / (2 * copy_length + delay)`` (Arjovsky et al. 2016).
     """
-    delay = _positive_int("delay", delay)
-    n_symbols = _positive_int("n_symbols", n_symbols)
-    copy_length = _positive_int("copy_length", copy_length)
+    delay = check_int("delay", delay, 1)
+    n_symbols = check_int("n_symbols", n_symbols, 1)
+    copy_length = check_int("copy_length", copy_length, 1)
     return copy_length * math.log(n_symbols) / (2 * copy_length + delay)

@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from rnnlab._args import check_int
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -29,14 +30,6 @@ __all__ = [
 FWD = COLORS["blue"]
 BWD = COLORS["orange"]
 GREY = COLORS["grey"]
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not low <= int(value) <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return int(value)
 
 
 def _box(ax, x, y, text, color, *, w=0.62, h=0.42, fill=None, lw=1.6, ls="-", fontsize=11,
@@ -70,7 +63,7 @@ def draw_bidirectional(seq_len: int = 4):
     left from ``h'_{T+1} = 0``. Top row: outputs ``y_t``, which see ``h_t`` through V and ``h'_t``
     through V'. Returns the figure.
     """
-    T = _check_int("seq_len", seq_len, 2, 8)
+    T = check_int("seq_len", seq_len, 2, 8)
     fig, ax = new_figure(figsize=(1.55 * T + 1.6, 4.1))
     ax.set_axis_off()
     ax.grid(False)
@@ -131,12 +124,12 @@ def draw_output_hn_layout(num_layers: int = 2, bidirectional: bool = True, seq_l
     """
     from matplotlib.patches import Rectangle
 
-    L = _check_int("num_layers", num_layers, 1, 4)
-    T = _check_int("seq_len", seq_len, 2, 8)
+    L = check_int("num_layers", num_layers, 1, 4)
+    T = check_int("seq_len", seq_len, 2, 8)
     if not isinstance(bidirectional, (bool, np.bool_)):
         raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
     D = 2 if bidirectional else 1
-    n_true = T if length is None else _check_int("length", length, 1, T)
+    n_true = T if length is None else check_int("length", length, 1, T)
 
     fig, (ax, ax2) = new_figure(1, 2, figsize=(10.0, 0.9 * L * D + 2.2),
                                 gridspec_kw={"width_ratios": [T + 1.5, 3.2]})
