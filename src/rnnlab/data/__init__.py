@@ -4,30 +4,7 @@ Synthetic long-range tasks (:mod:`rnnlab.data.synthetic`): the adding problem an
 Chapter 6's loaders live in ``rnnlab.data.text``, ``digits``, ``dates`` and ``slots``.
 numpy only at import time; torch is imported lazily by the ``*_dataset`` wrappers.
 """
-from rnnlab.data.synthetic import (
-    ADDING_BASELINE_MSE,
-    AddingBatch,
-    CopyBatch,
-    adding_dataset,
-    adding_problem,
-    adding_stream,
-    as_rng,
-    copy_baseline_ce,
-    copy_dataset,
-    copy_stream,
-    copy_task,
-)
+from rnnlab.data import synthetic
+from rnnlab.data.synthetic import *  # noqa: F401,F403  (exactly the names in synthetic.__all__)
 
-__all__ = [
-    "ADDING_BASELINE_MSE",
-    "AddingBatch",
-    "CopyBatch",
-    "adding_problem",
-    "adding_stream",
-    "adding_dataset",
-    "copy_task",
-    "copy_stream",
-    "copy_dataset",
-    "copy_baseline_ce",
-    "as_rng",
-]
+__all__ = list(synthetic.__all__)
