@@ -20,6 +20,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from rnnlab.scratch.losses import softmax
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -256,15 +257,8 @@ def _check_next_symbol_args(logits, chars, temperatures, top) -> np.ndarray:
     return logits
 
 
-def _softmax_t(logits: np.ndarray, t: float) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64) / t
-    z = z - z.max()
-    p = np.exp(z)
-    return p / p.sum()
-
-
 def _bars(ax, logits, chars, t, top):
-    p = _softmax_t(logits, t)
+    p = softmax(np.asarray(logits, dtype=np.float64) / t)
     order = np.argsort(-np.asarray(logits, dtype=np.float64), kind="stable")[:top]
     ax.bar(range(top), p[order], color=COLORS["blue"], edgecolor="black", linewidth=0.4)
     ax.set_xticks(range(top), [printable(chars[i]) for i in order], fontsize=8)

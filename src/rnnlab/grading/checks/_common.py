@@ -1,5 +1,5 @@
-"""Helpers shared by the gated-cell check modules (ch03, ch04). Registers no exercises; the
-registry skips modules whose name starts with an underscore."""
+"""Helpers shared by the check modules (drawing inputs; the gated cells' sigmoid and sizes).
+Registers no exercises; the registry skips modules whose name starts with an underscore."""
 from __future__ import annotations
 
 import numpy as np

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.grading.checks._common import _normal
 from rnnlab.grading.spec import Exercise, register
 
 NOTEBOOK = "01_recurrent_networks.ipynb"
-
-
-def _normal(rng, *shape, scale=0.5):
-    return scale * rng.standard_normal(shape)
 
 
 # ============================================================================ 01.run_fixed_rnn

@@ -20,21 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.grading.checks._common import _normal
 from rnnlab.grading.spec import Exercise, register
+from rnnlab.scratch.losses import log_softmax
 
 NOTEBOOK = "02_bptt.ipynb"
 
 
-def _normal(rng, *shape, scale=0.5):
-    return scale * rng.standard_normal(shape)
-
-
 # ============================================================================ 02.output_grads
-def _log_softmax(o):
-    o = o - o.max(axis=-1, keepdims=True)
-    return o - np.log(np.exp(o).sum(axis=-1, keepdims=True))
-
-
 def output_grads(h, V, c, y):
     """Reference: ``s_t = h_t V^T + c``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
 
@@ -42,7 +35,7 @@ def output_grads(h, V, c, y):
     Returns ``(loss, dV, dc, dh)``: a float, (K, H), (K,), (T, N, H).
     """
     T, N, _ = h.shape
-    logp = _log_softmax(h @ V.T + c)  # log softmax of the scores s_t: (T, N, K)
+    logp = log_softmax(h @ V.T + c)  # log softmax of the scores s_t: (T, N, K)
     t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
     loss = -logp[t_idx, n_idx, y].sum()
     ds = np.exp(logp)  # y_hat
@@ -61,7 +54,7 @@ def _out_last_step_only(h, V, c, y):
 
 def _out_no_minus_y(h, V, c, y):
     loss = output_grads(h, V, c, y)[0]
-    ds = np.exp(_log_softmax(h @ V.T + c))
+    ds = np.exp(log_softmax(h @ V.T + c))
     return loss, np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
 
 

@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.grading.checks._common import _normal
 from rnnlab.grading.spec import Exercise, register
 
 NOTEBOOK = "05_bidirectional_deep.ipynb"
 
 
 # ============================================================================ shared helpers
-def _normal(rng, *shape, scale=0.5):
-    return scale * rng.standard_normal(shape)
-
-
 def _lengths(rng, T, N):
     """True lengths in 1..T, unsorted: at least one full-length and (N >= 2) one shorter sequence."""
     lengths = rng.integers(1, T + 1, size=N)

@@ -24,17 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.spec import Exercise, register
+from rnnlab.scratch.losses import log_softmax, softmax
 
 NOTEBOOK = "06_sequence_tasks.ipynb"
-
-
-def _log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    m = z.max(axis=axis, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
-
-
-def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.exp(_log_softmax(z, axis))
 
 
 # ============================================================================ 06.masked_cross_entropy
@@ -45,36 +37,36 @@ def masked_cross_entropy(logits, targets, mask):
     False = padding). Every real token counts once, whatever the length of its sentence. Returns a
     float.
     """
-    logp = _log_softmax(logits, axis=-1)
+    logp = log_softmax(logits, axis=-1)
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     return float(-picked[mask].sum() / mask.sum())
 
 
 def _mce_all_positions(logits, targets, mask):
-    logp = _log_softmax(logits, axis=-1)
+    logp = log_softmax(logits, axis=-1)
     return float(-np.take_along_axis(logp, targets[..., None], axis=-1).mean())
 
 
 def _mce_zeroed_but_divided_by_all(logits, targets, mask):
-    logp = _log_softmax(logits, axis=-1)
+    logp = log_softmax(logits, axis=-1)
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     return float(-(picked * mask).sum() / mask.size)
 
 
 def _mce_time_axis(logits, targets, mask):
-    logp = _log_softmax(logits, axis=1)
+    logp = log_softmax(logits, axis=1)
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     return float(-picked[mask].sum() / mask.sum())
 
 
 def _mce_per_sentence(logits, targets, mask):
-    logp = _log_softmax(logits, axis=-1)
+    logp = log_softmax(logits, axis=-1)
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     return float(np.mean(-(picked * mask).sum(1) / mask.sum(1)))
 
 
 def _mce_sum(logits, targets, mask):
-    logp = _log_softmax(logits, axis=-1)
+    logp = log_softmax(logits, axis=-1)
     picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
     return float(-picked[mask].sum())
 
@@ -142,33 +134,33 @@ def sample_with_temperature(logits, temperature, u):
     ``logits`` (B, V) float64, ``temperature`` > 0, ``u`` (B,) uniform numbers in [0, 1).
     Returns ``(p, index)``: ``p`` (B, V) float64 and ``index`` (B,) int.
     """
-    p = _softmax(logits / temperature, axis=-1)
+    p = softmax(logits / temperature, axis=-1)
     return p, _inverse_cdf(p, u)
 
 
 def _swt_after_softmax(logits, temperature, u):
-    p = _softmax(logits, axis=-1) / temperature
+    p = softmax(logits, axis=-1) / temperature
     return p, _inverse_cdf(p, u)
 
 
 def _swt_after_softmax_renormalised(logits, temperature, u):
-    p = _softmax(logits, axis=-1) / temperature
+    p = softmax(logits, axis=-1) / temperature
     p = p / p.sum(-1, keepdims=True)
     return p, _inverse_cdf(p, u)
 
 
 def _swt_multiplied(logits, temperature, u):
-    p = _softmax(logits * temperature, axis=-1)
+    p = softmax(logits * temperature, axis=-1)
     return p, _inverse_cdf(p, u)
 
 
 def _swt_wrong_axis(logits, temperature, u):
-    p = _softmax(logits / temperature, axis=0)
+    p = softmax(logits / temperature, axis=0)
     return p, _inverse_cdf(p, u)
 
 
 def _swt_argmax(logits, temperature, u):
-    p = _softmax(logits / temperature, axis=-1)
+    p = softmax(logits / temperature, axis=-1)
     return p, p.argmax(-1).astype(np.int64)
 
 
@@ -213,7 +205,7 @@ def _beam_step(logp, length, finished, step_logits, beam_size, eos, *, normalise
     """One routine with switches: the reference (defaults) and the likely mistakes."""
     n, V = step_logits.shape
     if normalise_logits:
-        lsm = _log_softmax(step_logits, axis=axis)
+        lsm = log_softmax(step_logits, axis=axis)
     else:
         lsm = step_logits
     if log_space:
