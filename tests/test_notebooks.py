@@ -101,6 +101,25 @@ def test_every_figure_has_a_caption_and_alt_text(notebook):
     assert not problems, f"{notebook}:\n  " + "\n  ".join(problems)
 
 
+@pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS)
+def test_progress_bars_stay_out_of_the_html_book(notebook):
+    """fit(progress=True) writes a tqdm bar to stderr: useful in Jupyter, a wall of carriage-return
+    text in the HTML book. Such cells carry myst-nb's `remove-stderr` tag (and, as the bar's text
+    varies, `nbval-ignore-output`)."""
+    nb = nbformat.read(ROOT / notebook, as_version=nbformat.NO_CONVERT)
+    untagged = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        bar = any(out.get("name") == "stderr" and "it/s" in out.get("text", "")
+                  for out in cell.get("outputs", []))
+        tags = set(cell.metadata.get("tags", []))
+        if bar and not {"remove-stderr", "nbval-ignore-output"} <= tags:
+            untagged.append(index)
+    assert not untagged, (f"{notebook}: cells {untagged} show a progress bar; tag them "
+                          "`remove-stderr` and `nbval-ignore-output`")
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_reproduces_its_outputs(notebook):
