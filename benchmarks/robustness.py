@@ -1,0 +1,156 @@
+"""The spread of every training result the book states, over seeds and CPU kernel profiles.
+
+    .venv/bin/python benchmarks/robustness.py                 # all claims, 5 seeds, native + baseline
+    .venv/bin/python benchmarks/robustness.py --only 06a --seeds 1 --profiles native   # a quick try
+
+Each claim (benchmarks/claims/chNN.py) re-runs one notebook's experiment with another seed. Every
+(claim, profile, seed) runs in its own process (a profile is a set of environment variables read when
+numpy and torch load: tests/cpu_profile.py), two at a time. Results are cached in
+benchmarks/robustness-results.json, so an interrupted run resumes; --fresh discards the cache.
+The report, benchmarks/ROBUSTNESS.md, gives per claim the book's value, min/median/max over the runs
+and the threshold the notebook asserts; the script exits non-zero if any run breaks its threshold.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from benchmarks.claims import Claim, all_claims  # noqa: E402
+import cpu_profile  # noqa: E402
+
+RESULTS = HERE / "robustness-results.json"
+REPORT = HERE / "ROBUSTNESS.md"
+
+
+def run_one(claim_id: str, seed: int) -> None:
+    """Child process: run one claim for one seed and print {"value": ..., "seconds": ...}."""
+    claim = {c.id: c for c in all_claims()}[claim_id]
+    start = time.perf_counter()
+    value = float(claim.run(seed))
+    print(json.dumps({"value": value, "seconds": time.perf_counter() - start}))
+
+
+def _child(claim_id: str, seed: int, profile: str) -> dict:
+    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    if profile != "native":
+        env = cpu_profile.environment(profile, env)
+    proc = subprocess.run([sys.executable, __file__, "--run-one", claim_id, str(seed)], env=env,
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _key(claim_id: str, profile: str, seed: int) -> str:
+    return f"{claim_id}|{profile}|{seed}"
+
+
+def write_report(claims: list[Claim], results: dict, seeds: list[int], profiles: list[str]) -> list[str]:
+    lines = [
+        "# Robustness of the book's training results",
+        "",
+        f"Every training result the book states, re-run over seeds {seeds[0]}–{seeds[-1]} and the CPU kernel "
+        f"profiles {', '.join(profiles)} (`native`: this machine's own kernels; `baseline`: the oldest x86-64 "
+        "code paths, as `tests/cpu_profile.py` sets them), with `benchmarks/robustness.py`; written "
+        f"{date.today().isoformat()} on {platform.machine()} ({_cpu_name()}), {os.cpu_count()} cores.",
+        "",
+        "*book*: the value the notebook prints; *asserted*: what the notebook asserts, which every run "
+        "must satisfy; *runs*: how many of the runs satisfy it.",
+        "",
+        "| claim | notebook | book | min | median | max | asserted | runs |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    broken = []
+    for claim in claims:
+        values = [results[k]["value"] for k in (_key(claim.id, p, s) for p in profiles for s in seeds)
+                  if k in results and "value" in results[k]]
+        errors = [k for k in (_key(claim.id, p, s) for p in profiles for s in seeds)
+                  if k in results and "error" in results[k]]
+        if not values:
+            lines.append(f"| {claim.text} | `{claim.notebook}` | {claim.fmt.format(claim.book)} | – | – | – | "
+                         f"– | 0 |")
+            broken.append(f"{claim.id}: no run finished {errors[:1]}")
+            continue
+        ok = sum(claim.holds(v) for v in values)
+        asserted = "–" if claim.threshold is None else f"{claim.sense} {claim.fmt.format(claim.threshold)}"
+        lines.append(
+            f"| {claim.text} | `{claim.notebook}` | {claim.fmt.format(claim.book)} | "
+            f"{claim.fmt.format(min(values))} | {claim.fmt.format(statistics.median(values))} | "
+            f"{claim.fmt.format(max(values))} | {asserted} | {ok}/{len(values)} |")
+        if ok < len(values) or errors:
+            broken.append(f"{claim.id}: {len(values) - ok} run(s) break {asserted}, {len(errors)} error(s)")
+    lines += ["", "Every asserted threshold lies below the worst run." if not broken else
+              "Runs that break their threshold:\n\n" + "\n".join(f"- {b}" for b in broken), ""]
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    return broken
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                flags = Path("/proc/cpuinfo").read_text()
+                ext = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+                return f"{name}, {ext}"
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    parser.add_argument("--profiles", nargs="+", default=["native", "baseline"],
+                        choices=["native", *cpu_profile.PROFILES])
+    parser.add_argument("--only", default="", help="run only claims whose id contains this text")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--fresh", action="store_true", help="discard cached results")
+    parser.add_argument("--run-one", nargs=2, metavar=("CLAIM", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_one:
+        run_one(args.run_one[0], int(args.run_one[1]))
+        return 0
+
+    claims = [c for c in all_claims() if args.only in c.id]
+    seeds = list(range(args.seeds))
+    results = {} if args.fresh or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    todo = [(c.id, p, s) for c in claims for p in args.profiles for s in seeds
+            if "value" not in results.get(_key(c.id, p, s), {})]
+    print(f"{len(todo)} run(s) to do, {args.jobs} at a time", flush=True)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(_child, cid, s, p): (cid, p, s) for cid, p, s in todo}
+        for future in concurrent.futures.as_completed(futures):
+            cid, p, s = futures[future]
+            results[_key(cid, p, s)] = out = future.result()
+            RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True))
+            print(f"{cid} {p} seed {s}: {out.get('value', 'ERROR')} "
+                  f"({out.get('seconds', 0):.0f} s)", flush=True)
+            if "error" in out:
+                print(out["error"], file=sys.stderr)
+    if args.only or args.seeds < 5:
+        print("partial run: report not rewritten")
+        return 0
+    broken = write_report(claims, results, seeds, args.profiles)
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    for b in broken:
+        print("BROKEN", b)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
