@@ -127,7 +127,8 @@ def _matches(ex: Exercise, case: tuple, got: Any, other: Any) -> bool:
             return bool(ex.judge(roundtrip(case, strict=True), got, other)[0])
         except Exception:
             return False
-    return compare_outputs(got, other, output_names=ex.output_names, atol=ex.atol) is None
+    return compare_outputs(got, other, output_names=ex.output_names, atol=ex.atol,
+                           strict=False) is None
 
 
 def _likely_mistake(ex: Exercise, case: tuple, got: Any) -> str | None:
