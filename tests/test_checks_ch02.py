@@ -70,6 +70,24 @@ def out_dV_transposed(h, V, c, y):
     return loss, np.einsum("tnh,tnk->hk", h, d), dc, dh
 
 
+def out_unstable_softmax(h, V, c, y):
+    """Written as the textbook formula: exp(s) / sum exp(s), no shift by the maximum."""
+    s = h @ V.T + c
+    e = np.exp(s)
+    p = e / e.sum(axis=-1, keepdims=True)
+    onehot = _onehot(y, V.shape[0])
+    loss = -(np.log(p) * onehot).sum()
+    d = p - onehot
+    return float(loss), np.einsum("tnk,tnh->kh", d, h), d.sum(axis=(0, 1)), d @ V
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_output_grads_rejects_an_unstable_softmax(seed):
+    with np.errstate(all="ignore"):
+        assert_rejected("02.output_grads", out_unstable_softmax, "got nan", mistake="row maximum",
+                        seed=seed)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_output_grads_solution_passes(seed):
     assert check("02.output_grads", output_grads, seed=seed).passed

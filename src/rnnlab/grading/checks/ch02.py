@@ -74,12 +74,28 @@ def _out_dv_transposed(h, V, c, y):
     return loss, dV.T, dc, dh
 
 
+def _out_unstable_softmax(h, V, c, y):
+    s = h @ V.T + c
+    with np.errstate(all="ignore"):
+        p = np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True)
+    T, N = y.shape
+    t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
+    with np.errstate(all="ignore"):
+        loss = -np.log(p[t_idx, n_idx, y]).sum()
+    ds = p.copy()
+    ds[t_idx, n_idx, y] -= 1.0
+    return float(loss), np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
+
+
 def _out_cases(rng):
     cases = []
     for _ in range(4):
         T, N, H, K = (int(v) for v in rng.integers([2, 2, 2, 2], [7, 5, 6, 6]))
         cases.append((np.tanh(_normal(rng, T, N, H, scale=1.0)), _normal(rng, K, H),
                       _normal(rng, K), rng.integers(0, K, size=(T, N))))
+    # large scores (a bias of 1000): exp overflows unless the softmax subtracts the maximum first
+    h, V, c, y = cases[-1]
+    cases.append((h, V, c + 1000.0, y))
     return cases
 
 
@@ -98,6 +114,9 @@ register(Exercise(
         "loss and gradients averaged over the batch: this exercise sums over steps and batch":
             _out_mean_over_batch,
         "bias gradient dc averaged over the batch instead of summed": _out_dc_mean_over_batch,
+        "softmax computed as exp(s) / sum(exp(s)) without subtracting the row maximum first: "
+        "exp overflows for large scores (the last case adds 1000 to every score)":
+            _out_unstable_softmax,
         "dV transposed: dL/dV = sum_t (y_hat_t - y_t)^T h_t has V's shape (K, H)":
             _out_dv_transposed,
     },
