@@ -419,7 +419,16 @@ def test_clip_in_place_shape_and_dtype():
             g *= min(1.0, max_norm / (total + 1e-6))
         return grads, total
 
-    assert_rejected("02.clip_by_global_norm", in_place, "in place")
+    def shallow_copy(grads, max_norm):  # the copy of the dict still shares the arrays
+        grads = grads.copy()
+        return in_place(grads, max_norm)
+
+    for mutant in (in_place, shallow_copy):
+        for seed in range(5):
+            result = assert_rejected("02.clip_by_global_norm", mutant, "in place", "`g *= scale`",
+                                     "shallow", seed=seed)
+            assert result.mistake is None and "always rescaled" not in result.message
+            assert "grads = grads.copy()" not in result.message
     assert_rejected("02.clip_by_global_norm",
                     lambda g, m: ({k: v.astype(np.float32) for k, v in clip_by_global_norm(g, m)[0].items()},
                                   clip_by_global_norm(g, m)[1]), "float32")
