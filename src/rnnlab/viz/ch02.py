@@ -496,19 +496,19 @@ def truncation_figure(res: TruncationResult, delay: int):
     fig, (ax_e, ax_t) = new_figure(1, 2, figsize=(10, 3.6))
     ax_e.plot(res.k, res.rel_error, marker="o", label="whole gradient: relative error")
     ax_e.plot(res.k, res.recall_share, marker="s", ls="--",
-              label=f"gradient reaching the input {delay} steps back: share kept")
+              label=f"gradient into x(t-{delay}): share kept")
     ax_e.axvline(delay + 0.5, color=COLORS["grey"], ls=":")
-    ax_e.text(delay + 0.7, 0.5, f"k = {delay + 1}", fontsize=8)
+    ax_e.text(delay + 0.6, 0.92, f"k ≥ {delay + 1}", fontsize=8)
     ax_e.set_xscale("log", base=2)
     ax_e.set_xticks(res.k, [str(k) for k in res.k])
     ax_e.minorticks_off()
     ax_e.set_ylim(-0.05, 1.1)
     ax_e.set_xlabel("truncation length k (steps)")
     ax_e.set_ylabel("fraction of the full-BPTT value")
-    ax_e.legend(fontsize=7.5, loc="lower right", bbox_to_anchor=(1.0, 0.12))
+    ax_e.legend(fontsize=7.5, loc="center right", bbox_to_anchor=(1.0, 0.3))
     lost = res.recall_share < 1e-12  # no path at all: the share is zero, not small
     cut = int(res.k[lost].max()) if np.any(lost) else None
-    ax_e.set_title("Nothing reaches the recalled input for k <= %s" % cut if cut
+    ax_e.set_title("Nothing reaches the recalled input for k ≤ %s" % cut if cut
                    else "Share of the recall gradient kept", fontsize=10)
     ax_t.plot(res.k, 1e3 * res.seconds, marker="o", color=COLORS["orange"], ls="--")
     ax_t.set_xlabel("truncation length k (steps)")
