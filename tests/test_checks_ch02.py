@@ -99,7 +99,7 @@ def test_output_grads_solution_passes(seed):
     (out_last_step, "last step only"),
     (out_without_target, "without subtracting"),
     (out_batch_mean, "averaged over the batch: this exercise sums"),
-    (out_dc_mean, "bias gradient dc averaged"),
+    (out_dc_mean, "bias gradient db_y averaged"),
     (out_dV_transposed, "dV transposed"),
 ])
 def test_output_grads_mutants(mutant, mistake, seed):

@@ -4,7 +4,7 @@ r"""Graded exercises of chapter 2 (backpropagation through time): ``solutions/02
 id                            what the student writes
 ============================  ================================================================
 ``02.output_grads``           softmax + cross-entropy summed over steps and batch: the loss and
-                              dL/dV, dL/dc, dL/dh_t (the direct term)
+                              dL/dV, dL/db_y, dL/dh_t (the direct term)
 ``02.rnn_backward``           BPTT through a whole tanh layer: dx, dh0, dW_ih, dW_hh, db
 ``02.truncated_bptt_grads``   the same weight gradients with the hidden state detached every k
                               steps (truncated BPTT)
@@ -28,54 +28,54 @@ NOTEBOOK = "02_bptt.ipynb"
 
 
 # ============================================================================ 02.output_grads
-def output_grads(h, V, c, y):
-    """Reference: ``s_t = h_t V^T + c``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
+def output_grads(h, V, b_y, y):
+    """Reference: ``s_t = h_t V^T + b_y``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
 
-    ``h`` (T, N, H), ``V`` (K, H), ``c`` (K,), ``y`` (T, N) integer classes.
-    Returns ``(loss, dV, dc, dh)``: a float, (K, H), (K,), (T, N, H).
+    ``h`` (T, N, H), ``V`` (K, H), ``b_y`` (K,), ``y`` (T, N) integer classes.
+    Returns ``(loss, dV, db_y, dh)``: a float, (K, H), (K,), (T, N, H).
     """
     T, N, _ = h.shape
-    logp = log_softmax(h @ V.T + c)  # log softmax of the scores s_t: (T, N, K)
+    logp = log_softmax(h @ V.T + b_y)  # log softmax of the scores s_t: (T, N, K)
     t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
     loss = -logp[t_idx, n_idx, y].sum()
     ds = np.exp(logp)  # y_hat
     ds[t_idx, n_idx, y] -= 1.0  # dL/ds_t = y_hat_t - y_t
     dV = np.einsum("tnk,tnh->kh", ds, h)
-    dc = ds.sum(axis=(0, 1))
+    db_y = ds.sum(axis=(0, 1))
     dh = ds @ V
-    return float(loss), dV, dc, dh
+    return float(loss), dV, db_y, dh
 
 
-def _out_last_step_only(h, V, c, y):
-    loss, _, _, dh = output_grads(h, V, c, y)
-    _, dV, dc, _ = output_grads(h[-1:], V, c, y[-1:])
-    return loss, dV, dc, dh
+def _out_last_step_only(h, V, b_y, y):
+    loss, _, _, dh = output_grads(h, V, b_y, y)
+    _, dV, db_y, _ = output_grads(h[-1:], V, b_y, y[-1:])
+    return loss, dV, db_y, dh
 
 
-def _out_no_minus_y(h, V, c, y):
-    loss = output_grads(h, V, c, y)[0]
-    ds = np.exp(log_softmax(h @ V.T + c))
+def _out_no_minus_y(h, V, b_y, y):
+    loss = output_grads(h, V, b_y, y)[0]
+    ds = np.exp(log_softmax(h @ V.T + b_y))
     return loss, np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
 
 
-def _out_mean_over_batch(h, V, c, y):
+def _out_mean_over_batch(h, V, b_y, y):
     N = h.shape[1]
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss / N, dV / N, dc / N, dh / N
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss / N, dV / N, db_y / N, dh / N
 
 
-def _out_dc_mean_over_batch(h, V, c, y):
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss, dV, dc / h.shape[1], dh
+def _out_dc_mean_over_batch(h, V, b_y, y):
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss, dV, db_y / h.shape[1], dh
 
 
-def _out_dv_transposed(h, V, c, y):
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss, dV.T, dc, dh
+def _out_dv_transposed(h, V, b_y, y):
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss, dV.T, db_y, dh
 
 
-def _out_unstable_softmax(h, V, c, y):
-    s = h @ V.T + c
+def _out_unstable_softmax(h, V, b_y, y):
+    s = h @ V.T + b_y
     with np.errstate(all="ignore"):
         p = np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True)
     T, N = y.shape
@@ -94,8 +94,8 @@ def _out_cases(rng):
         cases.append((np.tanh(_normal(rng, T, N, H, scale=1.0)), _normal(rng, K, H),
                       _normal(rng, K), rng.integers(0, K, size=(T, N))))
     # large scores (a bias of 1000): exp overflows unless the softmax subtracts the maximum first
-    h, V, c, y = cases[-1]
-    cases.append((h, V, c + 1000.0, y))
+    h, V, b_y, y = cases[-1]
+    cases.append((h, V, b_y + 1000.0, y))
     return cases
 
 
@@ -104,24 +104,24 @@ register(Exercise(
     notebook=NOTEBOOK,
     function="output_grads",
     points=2.0,
-    title="Softmax cross-entropy summed over steps: loss, dL/dV, dL/dc and dL/dh_t",
+    title="Softmax cross-entropy summed over steps: loss, dL/dV, dL/db_y and dL/dh_t",
     cases=_out_cases,
     reference=output_grads,
     mistakes={
-        "dV and dc taken from the last step only: V is a tied weight, sum its gradient over "
+        "dV and db_y taken from the last step only: V is a tied weight, sum its gradient over "
         "every time step": _out_last_step_only,
         "dL/ds_t = y_hat_t without subtracting the one-hot target y_t": _out_no_minus_y,
         "loss and gradients averaged over the batch: this exercise sums over steps and batch":
             _out_mean_over_batch,
-        "bias gradient dc averaged over the batch instead of summed": _out_dc_mean_over_batch,
+        "bias gradient db_y averaged over the batch instead of summed": _out_dc_mean_over_batch,
         "softmax computed as exp(s) / sum(exp(s)) without subtracting the row maximum first: "
         "exp overflows for large scores (the last case adds 1000 to every score)":
             _out_unstable_softmax,
         "dV transposed: dL/dV = sum_t (y_hat_t - y_t)^T h_t has V's shape (K, H)":
             _out_dv_transposed,
     },
-    arg_names=("h", "V", "c", "y"),
-    output_names=("loss", "dV", "dc", "dh"),
+    arg_names=("h", "V", "b_y", "y"),
+    output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
 ))
 
