@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import statistics
@@ -166,17 +165,25 @@ class _Meter:
         self.local.child = cpu + ru.ru_utime + ru.ru_stime
 
 
+_METER: list = [None]  # the meter of the run in progress
+
+
 def _install(meter: _Meter):
     """Wrap ``_grade_one`` and the sandbox's ``Popen`` (``wait4`` instead of ``waitpid``, to read
-    the child's resource usage when it is reaped). Benchmark-only: the grader is not changed."""
+    the child's resource usage when it is reaped), once. Benchmark-only: the grader is not changed."""
     from rnnlab.grading import grade as grade_mod
     from rnnlab.grading import sandbox
+
+    first = _METER[0] is None
+    _METER[0] = meter
+    if not first:
+        return
 
     class MeteredPopen(subprocess.Popen):
         def _wait4(self, pid, flags):
             got, status, ru = os.wait4(pid, flags)
             if got == pid:
-                meter.child(ru)
+                _METER[0].child(ru)
             return got, status
 
         def _internal_poll(self, _deadstate=None, _waitpid=None, **kwargs):
@@ -191,6 +198,7 @@ def _install(meter: _Meter):
     original = grade_mod._grade_one
 
     def metered(sub, *args, **kwargs):
+        meter = _METER[0]
         meter.local.child = 0.0
         t0 = time.thread_time()
         w0 = time.monotonic()
@@ -225,75 +233,99 @@ def _git_head() -> str:
         return "?"
 
 
-def report(rows: list[dict], total_cpu: float, wall: float, n: int, args, mode: str) -> str:
-    per = sorted(r["grader_cpu"] + r["child_cpu"] for r in rows)
-    med, top = statistics.median(per), max(per)
-    mean_all = total_cpu / n
+def _summary(run: dict) -> dict:
+    per = sorted(r["grader_cpu"] + r["child_cpu"] for r in run["rows"])
     by_nb: dict[str, list[float]] = {}
-    for r in rows:
+    for r in run["rows"]:
         by_nb.setdefault(r["notebook"], []).append(r["grader_cpu"] + r["child_cpu"])
-    grader_share = sum(r["grader_cpu"] for r in rows) / max(1e-9, sum(per))
+    return {"median": statistics.median(per), "max": max(per), "mean": run["total_cpu"] / run["n"],
+            "by_nb": {k: statistics.median(v) for k, v in sorted(by_nb.items())},
+            "grader_share": sum(r["grader_cpu"] for r in run["rows"]) / max(1e-9, sum(per))}
+
+
+def report(runs: list[dict], args) -> str:
+    """The Markdown report of one or two runs (as committed; with the experiment cells tagged)."""
+    sums = [_summary(r) for r in runs]
+    labels = ["tagged `grader-skip`" if r["tagged"] else "as committed" for r in runs]
+    mode = runs[0]["mode"]
 
     def hours(students: int, cpu_per_nb: float) -> str:
         cpu_h = students * 6 * cpu_per_nb / 3600
-        return f"{cpu_h:.1f} CPU-hours, about {cpu_h / args.jobs:.1f} h on {args.jobs} cores"
+        return f"{cpu_h:.1f} CPU-hours (about {cpu_h / args.jobs:.1f} h on {args.jobs} cores)"
 
+    head = "| CPU seconds | " + " | ".join(f"experiment cells {lab}" for lab in labels) + " |"
     lines = [
         "# What grading costs",
         "",
-        "Measured by `benchmarks/bench_grading.py` (rerun it after changing the grader, the checks or "
-        "the notebooks): a class of "
+        "Measured by `benchmarks/bench_grading.py` (`--tag-experiments` adds the second column; rerun "
+        "it after changing the grader, the checks or the notebooks): a class of "
         f"{args.students} students x 6 notebooks built from `solutions/` and `exercises/` "
         "(finished, partial, buggy with one endless cell, renamed, nested one folder deeper, messy: "
-        "magics, Colab metadata, a megabyte of output, a helper `.py`), graded with "
-        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` in the `{mode}` sandbox"
-        + (", with the experiment cells tagged `grader-skip` (`--tag-experiments`: "
-           + ", ".join(f"`{k[:2]}` {', '.join(v)}" for k, v in EXPERIMENT_CELLS.items()) + ")."
-           if args.tag_experiments else ", notebooks as committed."),
+        "magics, Colab metadata, a megabyte of output, a helper `.py`), graded as "
+        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, in the `{mode}` "
+        "sandbox.",
         "",
         "Cost is **CPU time** (user + system) of the grader and of every process it starts, not wall "
-        "time: on a shared machine wall time measures the neighbours.",
+        "time: on a shared machine wall time measures the neighbours. Per notebook: the grader "
+        "thread's CPU time while it handles the notebook plus the sandboxed child's resource usage "
+        "(`wait4`).",
         "",
-        "| | CPU seconds |",
-        "|---|---|",
-        f"| per notebook, median | {med:.2f} |",
-        f"| per notebook, max | {top:.2f} |",
-        f"| per notebook, mean over the whole run (start-up included) | {mean_all:.2f} |",
-        f"| whole class ({n} notebooks) | {total_cpu:.1f} |",
+        head,
+        "|---" * (len(runs) + 1) + "|",
+        "| per notebook, median | " + " | ".join(f"{m['median']:.2f}" for m in sums) + " |",
+        "| per notebook, max | " + " | ".join(f"{m['max']:.2f}" for m in sums) + " |",
+        "| per notebook, mean of the whole run (start-up included) | "
+        + " | ".join(f"{m['mean']:.2f}" for m in sums) + " |",
+        "| whole class | " + " | ".join(f"{r['total_cpu']:.0f} ({r['n']} notebooks)" for r in runs)
+        + " |",
         "",
-        f"The grader's own share (drawing cases, judging results) is {grader_share:.0%}; the rest is "
-        "the sandboxed child (interpreter start-up, imports, the notebook's cells, the graded calls).",
+        "Median per notebook file:",
         "",
-        "Per notebook (median CPU seconds): "
-        + ", ".join(f"`{k}` {statistics.median(v):.2f}" for k, v in sorted(by_nb.items())) + ".",
+        "| notebook | " + " | ".join(labels) + " |",
+        "|---" * (len(runs) + 1) + "|",
+    ]
+    for nb in sums[0]["by_nb"]:
+        lines.append(f"| `{nb}` | " + " | ".join(f"{m['by_nb'].get(nb, float('nan')):.2f}"
+                                                for m in sums) + " |")
+    lines += [
+        "",
+        f"The grader's own share (drawing cases, judging results) is {sums[0]['grader_share']:.0%}; "
+        "the rest is the sandboxed child. The max is the buggy student's endless cell, stopped by "
+        "the cells' time budget (60 % of `--timeout`, wall time, so its CPU cost depends on the "
+        "machine's load).",
+        "",
+        "## Where a notebook's CPU goes",
+        "",
+        "Every notebook's first cell calls `rnnlab.setup()`, which imports torch: about 1.2 "
+        "CPU seconds of the child's start-up, the floor of every notebook (the interpreter, numpy "
+        "and the harness add about 0.2). The rest is the notebooks' own experiment cells, which "
+        "train models or draw figures and define no graded function: "
+        + ", ".join(f"`{k}` {', '.join(v)}" for k, v in EXPERIMENT_CELLS.items())
+        + ". Tagged `grader-skip` in `solutions/` (the tag carries into `exercises/` and every "
+        "student's copy), the grader does not run them. Where they run, their cost is a lower "
+        "bound on a loaded machine: the cells' time budget is wall time and can stop the training "
+        "of `06` before it ends (about 18 CPU seconds when it runs to the end).",
         "",
         "## Estimate for a course",
         "",
         "From the median per notebook, 6 notebooks per student:",
         "",
-        f"- 200 students: {hours(200, med)}",
-        f"- 2,000 students: {hours(2000, med)}",
+    ]
+    for lab, m in zip(labels, sums):
+        lines.append(f"- experiment cells {lab}: 200 students {hours(200, m['median'])}; "
+                     f"2,000 students {hours(2000, m['median'])}")
+    lines += [
         "",
         f"Measured on {platform.machine()} with {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, commit {_git_head()}; wall time of the run {wall:.0f} s "
-        f"(load average at the end {os.getloadavg()[0]:.1f}).",
+        f"{platform.python_version()}, commit {_git_head()}; wall time of the runs "
+        + ", ".join(f"{r['wall']:.0f} s" for r in runs)
+        + f" (load average {os.getloadavg()[0]:.1f}: a shared machine).",
         "",
     ]
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, default=6)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=120.0)
-    parser.add_argument("--tag-experiments", action="store_true",
-                        help="tag the experiment cells (EXPERIMENT_CELLS) grader-skip in the class")
-    parser.add_argument("--sandbox", default="auto", choices=("auto", "namespace", "process"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "GRADING.md"))
-    parser.add_argument("--json", default=None, help="also write the per-notebook rows here")
-    args = parser.parse_args(argv)
-
+def run_class(args, tagged: bool) -> dict:
     from rnnlab.grading import grade as grade_mod
     from rnnlab.grading.sandbox import choose_mode
 
@@ -302,7 +334,7 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="rnnlab-bench-"))
     try:
         subs = tmp / "submissions"
-        n = build_class(subs, args.students, args.tag_experiments)
+        n = build_class(subs, args.students, tagged)
         mode = choose_mode(args.sandbox)
         c0, w0 = _cpu(), time.monotonic()
         grade_mod.grade(subs, tmp / "out", jobs=args.jobs, timeout=args.timeout, seed=0,
@@ -312,12 +344,37 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     if len(meter.rows) != n:
         print(f"warning: {len(meter.rows)} notebooks metered, {n} built", file=sys.stderr)
-    text = report(meter.rows, total_cpu, wall, n, args, mode)
+    return {"rows": meter.rows, "total_cpu": total_cpu, "wall": wall, "n": n, "mode": mode,
+            "tagged": tagged}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--tag-experiments", action="store_true",
+                        help="also grade the class with the experiment cells (EXPERIMENT_CELLS) "
+                             "tagged grader-skip, as a second column")
+    parser.add_argument("--sandbox", default="auto", choices=("auto", "namespace", "process"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "GRADING.md"))
+    parser.add_argument("--json", default=None, help="also write the runs (per-notebook rows) here")
+    parser.add_argument("--render", nargs="+", default=None, metavar="JSON",
+                        help="write the report from runs saved with --json, grading nothing")
+    args = parser.parse_args(argv)
+
+    if args.render:
+        runs = [r for path in args.render for r in json.loads(Path(path).read_text())]
+    else:
+        runs = [run_class(args, tagged=False)]
+        if args.tag_experiments:
+            runs.append(run_class(args, tagged=True))
+    text = report(runs, args)
     Path(args.out).write_text(text, encoding="utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps(meter.rows, indent=1), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(runs, indent=1), encoding="utf-8")
     print(text)
-    for r in sorted(meter.rows, key=lambda r: -(r["grader_cpu"] + r["child_cpu"]))[:8]:
+    for r in sorted(runs[0]["rows"], key=lambda r: -(r["grader_cpu"] + r["child_cpu"]))[:8]:
         print(f"{r['key']:55s} grader {r['grader_cpu']:.2f} child {r['child_cpu']:.2f} "
               f"{','.join(r['statuses'])}", file=sys.stderr)
     return 0
