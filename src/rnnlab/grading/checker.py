@@ -131,15 +131,30 @@ def _matches(ex: Exercise, case: tuple, got: Any, other: Any) -> bool:
                            strict=False) is None
 
 
-def _likely_mistake(ex: Exercise, case: tuple, got: Any) -> str | None:
+def _mistake_matches(ex: Exercise, wrong: Callable, case: tuple, got: Any) -> bool:
+    try:
+        out = roundtrip(wrong(*roundtrip(case, strict=True)), strict=False)
+    except Exception:
+        return False
+    return _matches(ex, case, got, out)
+
+
+def _likely_mistake(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome],
+                    i: int) -> str | None:
+    """The known mistake that reproduces the answer on case ``i`` (the first wrong one) and on the
+    most of the other cases: two mistakes that coincide on one case are told apart by another
+    (ties keep the order of ``ex.mistakes``)."""
+    best, best_count = None, 0
     for description, wrong in ex.mistakes.items():
-        try:
-            out = roundtrip(wrong(*roundtrip(case, strict=True)), strict=False)
-        except Exception:
+        if not _mistake_matches(ex, wrong, cases[i], outcomes[i].returned):
             continue
-        if _matches(ex, case, got, out):
-            return description
-    return None
+        count = 1 + sum(_mistake_matches(ex, wrong, case, outcome.returned)
+                        for j, (case, outcome) in enumerate(zip(cases, outcomes)) if j != i)
+        if count > best_count:
+            best, best_count = description, count
+            if count == len(cases):
+                break
+    return best
 
 
 def _reference(ex: Exercise, case: tuple) -> tuple[Any, dict[int, Any]]:
@@ -165,7 +180,8 @@ def _diagnose(ex: Exercise, case: tuple, outcome: CallOutcome) -> str | None:
                                   f"({type(err).__name__}: {err})")
         problem = None if ok else (str(message) or "the output differs from the reference")
     else:
-        problem = compare_outputs(got, expected, output_names=ex.output_names, atol=ex.atol)
+        problem = compare_outputs(got, expected, output_names=ex.output_names, atol=ex.atol,
+                                  order=ex.report_order, summary=True)
     if problem:
         return problem
     for j in sorted(set(outcome.mutated) | set(ref_changed)):
@@ -235,7 +251,7 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
     if n > 1:
         message += f" ({wrong} of {n} cases wrong)"
     in_place = problem.startswith(("the function changed", "after the call"))
-    mistake = None if in_place else _likely_mistake(ex, cases[i], outcomes[i].returned)
+    mistake = None if in_place else _likely_mistake(ex, cases, outcomes, i)
     if mistake:
         message += f". Likely mistake: {mistake}"
     elif ex.hint and not in_place:

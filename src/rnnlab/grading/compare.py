@@ -330,9 +330,15 @@ def compare(got: Any, expected: Any, *, atol: float = 1e-8, rtol: float = RTOL,
 
 
 def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = (),
-                    atol: float = 1e-8, rtol: float = RTOL, strict: bool = True) -> str | None:
+                    atol: float = 1e-8, rtol: float = RTOL, strict: bool = True,
+                    order: Sequence[str] = (), summary: bool = False) -> str | None:
     """Like :func:`compare` for a function's whole return value: a returned tuple's elements are
-    named by ``output_names`` (``"output `dW_hh` differs ..."``)."""
+    named by ``output_names`` (``"output `dW_hh` differs ..."``).
+
+    ``order`` (a permutation of ``output_names``) is the order in which the elements are compared:
+    the first that differs is described. ``summary=True`` adds which of the other outputs differ
+    too and which match (``"; dx, dh_prev differ too; dc_prev matches"``): which outputs are right
+    tells where the error enters."""
     names = tuple(output_names)
     if isinstance(expected, (tuple, list)) and names and len(names) == len(expected):
         if not isinstance(got, (tuple, list)):
@@ -341,11 +347,28 @@ def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = ()
         if len(got) != len(expected):
             return (f"the function returned {len(got)} values; expected {len(expected)} "
                     f"({', '.join(names)})")
-        for i, (g, e) in enumerate(zip(got, expected)):
-            msg = _compare(g, e, names[i], True, atol, rtol, strict=strict)
-            if msg:
-                return msg
-        return None
+        seq = [names.index(n) for n in order] if order else list(range(len(names)))
+        first, differ, match = None, [], []
+        for i in seq:
+            msg = _compare(got[i], expected[i], names[i], True, atol, rtol, strict=strict)
+            if msg and first is None:
+                first = msg
+                if not summary:
+                    return first
+            elif msg:
+                differ.append(names[i])
+            else:
+                match.append(names[i])
+        if first is None or len(names) < 2:
+            return first
+        parts = []
+        if differ:
+            parts.append(f"{', '.join(differ)} differ{'s' * (len(differ) == 1)} too")
+        if match:
+            parts.append(f"{', '.join(match)} match{'es' * (len(match) == 1)}")
+        else:
+            parts.append("no output matches")
+        return f"{first}; {'; '.join(parts)}"
     if isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)) \
             and len(got) != len(expected):
         return f"the function returned {len(got)} values; expected {len(expected)}"
