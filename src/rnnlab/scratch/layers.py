@@ -503,7 +503,9 @@ class LSTM(_RecurrentLayer):
     r"""LSTM like ``torch.nn.LSTM`` (gate order i, f, g, o), with optional peepholes.
 
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, *, peephole=False, dtype=np.float64, seed=None, rng=None)``.
+    bidirectional=False, proj_size=0, *, peephole=False, dtype=np.float64, seed=None, rng=None)``.
+    ``proj_size`` (torch's projection of h_t) exists only to say clearly that this layer has no
+    projection: any value but 0 raises a ValueError pointing to ``rnnlab.modules.LSTM``.
     ``forward`` returns ``(output, (h_n, c_n))``; ``hx`` is a tuple ``(h_0, c_0)``;
     ``backward(d_output, d_h_n=(dh_n, dc_n))``; ``.d_hx`` is ``(dh_0, dc_0)``.
     With ``peephole=True`` (Gers & Schmidhuber 2000) each layer and direction has three more
@@ -514,8 +516,13 @@ class LSTM(_RecurrentLayer):
     _gates, _name, _n_states = 4, "LSTM", 2
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, peephole=False, dtype=np.float64,
-                 seed=None, rng=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, *, peephole=False,
+                 dtype=np.float64, seed=None, rng=None):
+        if isinstance(proj_size, (bool, np.bool_)) or proj_size != 0:
+            raise ValueError(
+                f"proj_size={proj_size!r}: rnnlab.scratch.LSTM has no projection of h_t "
+                "(proj_size must be 0); rnnlab.modules.LSTM supports proj_size like torch.nn.LSTM"
+            )
         if not isinstance(peephole, (bool, np.bool_)):
             raise TypeError(f"peephole should be of type bool, got: {type(peephole).__name__}")
         self.peephole = bool(peephole)
