@@ -258,10 +258,14 @@ class _RecurrentLayer:
         """
         G, H = self._gates, self.hidden_size
         w = self._gate_blocks(p["weight_ih"])  # (G, H, in)
-        xproj = np.matmul(x2d, w.transpose(0, 2, 1))  # (G, T*N, H): x @ w[k]^T = x W_k^T
         b = self._input_bias(p)
         if b is not None:
-            xproj += self._gate_blocks(b)[:, None, :]
+            # the bias as the weight of one more input that is always 1: the matmul adds it,
+            # which is cheaper than a separate pass over the (G, T*N, H) result
+            x1 = np.empty((T * N, x2d.shape[1] + 1), dtype=x2d.dtype)
+            x1[:, :-1], x1[:, -1] = x2d, 1.0
+            x2d, w = x1, np.concatenate([w, self._gate_blocks(b)[:, :, None]], axis=2)
+        xproj = np.matmul(x2d, w.transpose(0, 2, 1))  # (G, T*N, H): x @ w[k]^T = x W_k^T
         return xproj.reshape(G, T, N, H)
 
     def _gate_blocks(self, w, inverse=False):

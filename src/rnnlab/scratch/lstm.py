@@ -230,11 +230,11 @@ def forward_sequence(xproj, h0, c0, weight_hh, peep, pad):
     w = np.ascontiguousarray(weight_hh.reshape(4, H, H)[list(ORDER)].transpose(0, 2, 1))
     rec = np.empty((4, N, H), dtype=dtype)  # h_{t-1} W_hh^T, block k = h_{t-1} @ w[k]
     tmp = np.empty((N, H), dtype=dtype)
-    for t in range(T):
-        a = xproj[:, t]  # (4, N, H)
-        o, i, f, g = a
-        c_prev, c, tc = cs[t], cs[t + 1], tanh_c[t]
-        np.matmul(hs[t], w, out=rec)
+    # per-step views, made by iterating over the arrays (cheaper than indexing in the loop)
+    steps = zip(xproj.transpose(1, 0, 2, 3), hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c)
+    for t, (a, h_prev, h, c_prev, c, tc) in enumerate(steps):
+        o, i, f, g = a  # a: (4, N, H), x_t W_ih^T + b of each gate
+        np.matmul(h_prev, w, out=rec)
         a += rec
         if peep is None:
             act.sigmoid_raw(a[:3], out=a[:3])  # o, i, f in one call
@@ -249,9 +249,9 @@ def forward_sequence(xproj, h0, c0, weight_hh, peep, pad):
             o += np.multiply(c, peep[2], out=tmp)
             act.sigmoid_raw(o, out=o)
         np.tanh(c, out=tc)
-        np.multiply(o, tc, out=hs[t + 1])
+        np.multiply(o, tc, out=h)
         if pad is not None:  # padded rows keep their state
-            np.copyto(hs[t + 1], hs[t], where=pad[t])
+            np.copyto(h, h_prev, where=pad[t])
             np.copyto(c, c_prev, where=pad[t])
     return SeqCache(xproj, hs, cs, tanh_c)
 
@@ -270,29 +270,30 @@ def backward_sequence(d_hs, dh_last, dc_last, cache: SeqCache, weight_hh, peep, 
     da = np.empty_like(gates)  # share of dL/dh_{t-1}
     dh, dc = dh_last.copy(), dc_last.copy()
     S = np.empty((4, N, H), dtype=dtype)  # the gates' local derivatives, reused every step
+    S_o, S_oif, S_g, S_ifg = S[0], S[:3], S[3], S[1:]
     rec = np.empty((4, N, H), dtype=dtype)
+    rec_o, rec_i, rec_f, rec_g = rec
     tmp = np.empty((N, H), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        a, d = gates[:, t], da[:, t]
+    steps = zip(gates.transpose(1, 0, 2, 3), da.transpose(1, 0, 2, 3), hs[1:], cs[:-1], tanh_c, d_hs)
+    for t, (a, d, h, c_prev, tc, d_h) in reversed(list(enumerate(steps))):
         o, i, f, g = a
         da_o, da_i, da_f, da_g = d
-        tc, c_prev = tanh_c[t], cs[t]
         if pad is not None:  # padded rows: no gradient into the cell; dh, dc pass straight through
             keep, skip = ~pad[t], pad[t]
             dh_skip, dc_skip = dh * skip, dc * skip
-        dh += d_hs[t]
+        dh += d_h
         np.multiply(a, a, out=S)  # s^2 ...
-        np.subtract(a[:3], S[:3], out=S[:3])  # ... s - s^2 = s(1-s) for o, i, f
-        np.subtract(1.0, S[3], out=S[3])  # 1 - g^2
+        np.subtract(a[:3], S_oif, out=S_oif)  # ... s - s^2 = s(1-s) for o, i, f
+        np.subtract(1.0, S_g, out=S_g)  # 1 - g^2
         np.multiply(dh, tc, out=da_o)  # h = o tanh(c)
-        da_o *= S[0]
-        np.multiply(hs[t + 1], tc, out=tmp)
+        da_o *= S_o
+        np.multiply(h, tc, out=tmp)
         np.subtract(o, tmp, out=tmp)  # o - o tanh^2(c) = o (1 - tanh^2 c)
         tmp *= dh
         dc += tmp  # dc_t = dc from t+1 + dh o (1 - tanh^2 c)
         if peep is not None:
             dc += np.multiply(da_o, peep[2], out=tmp)  # o looked at c_t
-        np.multiply(dc, S[1:], out=d[1:])  # c = f c_prev + i g
+        np.multiply(dc, S_ifg, out=d[1:])  # c = f c_prev + i g
         da_i *= g
         da_f *= c_prev
         da_g *= i
@@ -305,9 +306,9 @@ def backward_sequence(d_hs, dh_last, dc_last, cache: SeqCache, weight_hh, peep, 
             dc *= keep
             dc += dc_skip
         np.matmul(d, w, out=rec)  # dL/dh_{t-1} = sum over gates of da_k W_hh,k
-        np.add(rec[0], rec[1], out=dh)
-        dh += rec[2]
-        dh += rec[3]
+        np.add(rec_o, rec_i, out=dh)
+        dh += rec_f
+        dh += rec_g
         if pad is not None:
             dh += dh_skip
 
