@@ -267,7 +267,8 @@ def backward_sequence(d_hs, dh_last, dc_last, cache: SeqCache, weight_hh, peep, 
     _, T, N, H = gates.shape
     dtype = gates.dtype
     w = np.ascontiguousarray(weight_hh.reshape(4, H, H)[list(ORDER)])  # da_k @ w[k]: gate k's
-    da = np.empty_like(gates)  # share of dL/dh_{t-1}
+    # share of dL/dh_{t-1}
+    da = np.empty_like(gates)
     dh, dc = dh_last.copy(), dc_last.copy()
     S = np.empty((4, N, H), dtype=dtype)  # the gates' local derivatives, reused every step
     S_o, S_oif, S_g, S_ifg = S[0], S[:3], S[3], S[1:]
