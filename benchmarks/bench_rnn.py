@@ -716,7 +716,7 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in info.items()],
         "",
-        "Regenerate: `python benchmarks/bench_rnn.py` (under a minute on an idle 2-core machine); "
+        f"Regenerate: `python benchmarks/bench_rnn.py` (this run took {elapsed:.0f} s); "
         "`--quick` for a smoke run.",
         "",
     ]
