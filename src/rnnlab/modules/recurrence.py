@@ -37,10 +37,11 @@ autograd cannot differentiate. When a graph of the gradient itself is asked for
 backward pass with grad mode on; each ``backward`` below then takes a second route: it recomputes
 the forward pass from its saved inputs with ordinary differentiable tensor ops (one
 ``rnnlab.modules.cells`` step per time step, :func:`_recompute_backward`) and differentiates that
-with ``create_graph=True``. The first derivatives are the same (up to rounding), and second (and
-higher) derivatives equal ``torch.nn``'s; ``tests/test_modules_double_backward.py`` proves both
-with ``torch.autograd.gradgradcheck`` and against ``torch.nn``. That route costs a second forward
-pass and the memory of a step-by-step graph, and is taken only when it is needed.
+with ``create_graph=True``. The first derivatives are the same (up to rounding), and second
+derivatives equal ``torch.nn``'s; ``tests/test_modules_double_backward.py`` proves both with
+``torch.autograd.gradgradcheck`` and against ``torch.nn``. That route costs a second forward pass
+and the memory of a step-by-step graph, and is taken only when it is needed; for it, every
+Function keeps its input ``xproj`` until the backward pass.
 """
 from __future__ import annotations
 
