@@ -13,8 +13,9 @@ Extra options: ``peephole=True`` (LSTM, LSTMCell; Gers & Schmidhuber 2000) and
 ``LSTM``, ``GRU``, their cells or ``torch._VF``: one step is :func:`rnn_cell`,
 :func:`lstm_cell`, :func:`gru_cell`; a whole sequence runs in :mod:`rnnlab.modules.recurrence`,
 whose backward pass is backpropagation through time written out by hand. Second derivatives
-(``create_graph=True``, e.g. a gradient penalty) work everywhere and equal torch.nn's: the layers
-then recompute the sequence with differentiable ops (see :mod:`rnnlab.modules.recurrence`).
+(``create_graph=True``, e.g. a gradient penalty) work for every layer and cell and equal torch.nn's
+where torch.nn has the same layer: the layers then recompute the sequence with differentiable ops
+(see :mod:`rnnlab.modules.recurrence`).
 """
 from __future__ import annotations
 
