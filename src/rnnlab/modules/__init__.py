@@ -12,8 +12,10 @@ Extra options: ``peephole=True`` (LSTM, LSTMCell; Gers & Schmidhuber 2000) and
 ``reset_after=False`` (GRU, GRUCell; Cho et al. 2014). Nothing inside uses ``torch.nn.RNN``,
 ``LSTM``, ``GRU``, their cells or ``torch._VF``: one step is :func:`rnn_cell`,
 :func:`lstm_cell`, :func:`gru_cell`; a whole sequence runs in :mod:`rnnlab.modules.recurrence`,
-whose backward pass is backpropagation through time written out by hand (first derivatives only:
-for second derivatives use the cells, which are plain autograd).
+whose backward pass is backpropagation through time written out by hand. Second derivatives
+(``create_graph=True``, e.g. a gradient penalty) work for every layer and cell and equal torch.nn's
+where torch.nn has the same layer: the layers then recompute the sequence with differentiable ops
+(see :mod:`rnnlab.modules.recurrence`).
 """
 from __future__ import annotations
 
