@@ -88,3 +88,109 @@ def test_confusion_counts_match_the_predictions():
                for t in fig.axes[0].texts}
     expected = {(0, 0): 1, (0, 1): 1, (1, 1): 2, (2, 0): 1, (2, 2): 2}   # (true, predicted): count
     assert written == expected
+
+
+# ----------------------------------------------------------------------------- 6a: the experiment
+from rnnlab.data.digits import DigitsSplit, load_digits_rows  # noqa: E402
+
+
+def test_row_lstm_reads_the_last_state_of_an_lstm_equal_to_torch():
+    torch.manual_seed(0)
+    model = ch06.RowLSTM(d_in=3, hidden=5, n_classes=4).double()
+    ref = torch.nn.LSTM(3, 5, batch_first=True).double()
+    ref.load_state_dict(model.lstm.state_dict())
+    x = torch.randn(7, 6, 3, dtype=torch.float64)
+    with torch.no_grad():
+        states, _ = ref(x)
+        torch.testing.assert_close(model.states(x), states, rtol=0, atol=1e-12)
+        torch.testing.assert_close(model(x), model.head(states[:, -1]), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"\(N, T, D\)"):
+        model.states(torch.zeros(6, 3))
+
+
+def test_fcn_convolves_over_time_then_averages():
+    torch.manual_seed(0)
+    fcn = ch06.FCN(d_in=8, n_classes=10).eval()
+    x = torch.randn(5, 8, 8)
+    with torch.no_grad():
+        out = fcn(x)
+        feats = fcn.body(x.transpose(1, 2))
+    assert out.shape == (5, 10) and feats.shape == (5, 64, 8)      # padding keeps T
+    torch.testing.assert_close(out, fcn.head(feats.mean(2)))
+    with pytest.raises(ValueError, match=r"\(N, T, D\)"):
+        fcn(torch.zeros(8, 8))
+
+
+def test_digits_model_is_seeded():
+    a, b = ch06.digits_model("FCN", seed=3), ch06.digits_model("FCN", seed=3)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    c = ch06.digits_model("RowLSTM", seed=4)
+    assert not torch.equal(c.head.weight, ch06.digits_model("RowLSTM", seed=5).head.weight)
+    with pytest.raises(ValueError, match="name"):
+        ch06.digits_model("GRU")
+
+
+def _tiny_digits(n_train=64, n_test=40):
+    d = load_digits_rows()
+    return DigitsSplit(d.x_train[:n_train], d.y_train[:n_train], d.x_test[:n_test], d.y_test[:n_test])
+
+
+def test_train_digits_records_test_accuracy_every_epoch_and_decides_nothing_on_it():
+    data = _tiny_digits()
+    model = ch06.digits_model("RowLSTM", seed=0)
+    hist = ch06.train_digits(model, data, lr=5e-3, epochs=2, batch_size=32, progress=False)
+    steps, acc = hist.metric("test_acc")
+    assert steps == [2, 4] and hist.num_steps == 4 and hist.stop_reason == "exhausted"
+    assert acc[-1] == pytest.approx(ch06.digits_accuracy(model, data.x_test, data.y_test))
+    assert hist.target is None
+
+
+def test_digits_accuracy_and_head_by_step_count_correct_predictions():
+    torch.manual_seed(1)
+    model = ch06.RowLSTM(d_in=8, hidden=6, n_classes=10)
+    x = torch.rand(30, 8, 8)
+    with torch.no_grad():
+        pred_last = model(x).argmax(1)
+        pred_all = model.head(model.states(x)).argmax(-1)
+    y = pred_last.clone()
+    y[:6] = (y[:6] + 1) % 10                              # 6 of 30 wrong at the last step
+    assert ch06.digits_accuracy(model, x, y) == pytest.approx(0.8)
+    by_step = ch06.head_accuracy_by_step(model, x.numpy(), y.numpy())
+    expected = (pred_all == y[:, None]).float().mean(0).numpy()
+    np.testing.assert_allclose(by_step, expected)
+    assert by_step[-1] == pytest.approx(0.8)
+
+
+def test_probe_reads_what_each_step_holds():
+    """Synthetic states: step 0 is noise, step 1 holds the label in one coordinate."""
+    rng = np.random.default_rng(0)
+    y_tr, y_te = rng.integers(0, 3, 300), rng.integers(0, 3, 300)
+
+    def states(y):
+        s = rng.normal(size=(len(y), 2, 4))
+        s[:, 1, 0] = 3.0 * y
+        return s
+
+    acc = ch06.probe_accuracy_by_step(states(y_tr), y_tr, states(y_te), y_te)
+    assert acc.shape == (2,)
+    assert acc[0] < 0.5 and acc[1] > 0.95                 # chance is 1/3
+    with pytest.raises(ValueError, match="shapes"):
+        ch06.probe_accuracy_by_step(states(y_tr)[:, :1], y_tr, states(y_te), y_te)
+    with pytest.raises(ValueError, match="labels"):
+        ch06.probe_accuracy_by_step(states(y_tr), y_tr[:-1], states(y_te), y_te)
+
+
+def test_logistic_regression_baseline_is_a_linear_model_on_the_pixels():
+    model, acc = ch06.logistic_regression_digits(_tiny_digits(400, 100))
+    assert model.coef_.shape == (10, 64) and 0.8 < acc <= 1.0
+
+
+def test_state_accuracy_figure():
+    fig = ch06.state_accuracy_figure([0.4, 0.7, 1.0], [0.1, 0.1, 1.0], title="t")
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("rows read") and ax.get_ylabel() == "test accuracy"
+    assert len(ax.get_legend().get_texts()) == 2
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.4, 0.7, 1.0])
+    with pytest.raises(ValueError, match="one length"):
+        ch06.state_accuracy_figure([0.4, 0.7], [0.1])

@@ -329,3 +329,187 @@ def temperature_effect_figure(temperatures: Sequence[float], surprise_bits: Sequ
     b.set_ylabel("distinct 8-char strings / all")
     b.set_title("Low T repeats itself")
     return fig
+
+
+# ----------------------------------------------------------------------------- 6a: the experiment
+# The models and the training recipe of 06a_classification, shared by the notebook and its
+# robustness claims (benchmarks/claims/ch06a.py). torch is imported here, not at the top, so that
+# the figure functions above stay importable without it.
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import rnnlab.modules as rm  # noqa: E402
+from rnnlab.data.digits import DigitsSplit, minibatches, shift_rows  # noqa: E402
+
+#: The recipe of every network in 06a: epochs, batch size, peak learning rates (one-cycle).
+DIGITS_EPOCHS, DIGITS_BATCH = 60, 32
+DIGITS_LR = {"RowLSTM": 5e-3, "FCN": 3e-3}
+
+
+class RowLSTM(nn.Module):
+    """Many-to-one classifier: ``rnnlab.modules.LSTM`` over the rows, a linear head on
+    the last step's output. ``forward(x)``: ``x`` ``(N, T, D)`` -> class scores
+    ``(N, n_classes)``; :meth:`states`: every step's hidden state ``(N, T, H)``."""
+
+    def __init__(self, d_in: int = 8, hidden: int = 128, n_classes: int = 10):
+        super().__init__()
+        self.lstm = rm.LSTM(d_in, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, n_classes)
+
+    def states(self, x):
+        """``h_1 .. h_T`` for a batch ``x`` ``(N, T, D)``: ``(N, T, H)``."""
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (N, T, D), got {tuple(x.shape)}")
+        return self.lstm(x)[0]
+
+    def forward(self, x):
+        return self.head(self.states(x)[:, -1])          # read the last step only
+
+
+def _conv_block(c_in: int, c_out: int, k: int):
+    return nn.Sequential(nn.Conv1d(c_in, c_out, k, padding=k // 2), nn.BatchNorm1d(c_out),
+                         nn.ReLU())
+
+
+class FCN(nn.Module):
+    """The fully convolutional network of Wang et al. (2017) for time series: three
+    1-d convolutions over time (64, 128, 64 channels; kernels 5, 3, 3; each followed by
+    batch normalisation and ReLU), the average over time, a linear classifier.
+    ``forward(x)``: ``(N, T, D)`` -> class scores ``(N, n_classes)``."""
+
+    def __init__(self, d_in: int = 8, n_classes: int = 10):
+        super().__init__()
+        self.body = nn.Sequential(_conv_block(d_in, 64, 5), _conv_block(64, 128, 3),
+                                  _conv_block(128, 64, 3))
+        self.head = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (N, T, D), got {tuple(x.shape)}")
+        return self.head(self.body(x.transpose(1, 2)).mean(dim=2))
+
+
+def digits_accuracy(model, x, y) -> float:
+    """Fraction of the sequences ``x`` ``(N, T, D)`` whose predicted class equals ``y`` ``(N,)``
+    (arrays or tensors; evaluated in ``eval()`` mode, without gradients)."""
+    x = torch.as_tensor(x, dtype=next(model.parameters()).dtype)
+    y = torch.as_tensor(y)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        pred = model(x.to(next(model.parameters()).device)).argmax(1).cpu()
+    model.train(was_training)
+    return float((pred == y).float().mean())
+
+
+def train_digits(model, data: DigitsSplit, *, lr: float, seed: int = 0,
+                 epochs: int = DIGITS_EPOCHS, batch_size: int = DIGITS_BATCH,
+                 progress: bool = True):
+    """Train ``model`` on ``data`` with 06a's recipe and return its :class:`rnnlab.train.History`.
+
+    Adam with a one-cycle schedule peaking at ``lr``, global-norm clipping at 1, shuffled batches
+    of ``batch_size`` for ``epochs`` epochs (:func:`rnnlab.data.digits.minibatches`, seed
+    ``seed``), every training image moved by up to one pixel (:func:`~rnnlab.data.digits.shift_rows`).
+    The test accuracy is recorded after every epoch (``"test_acc"``) to draw curves; nothing is
+    decided from it: no early stopping, a fixed number of epochs.
+    """
+    from rnnlab.train import fit
+
+    device = next(model.parameters()).device
+    x_test = torch.from_numpy(data.x_test).to(device)
+    y_test = torch.from_numpy(data.y_test).to(device)
+    steps_per_epoch = -(-len(data.x_train) // batch_size)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    batches = minibatches((data.x_train, data.y_train), batch_size, epochs, seed,
+                          transform=shift_rows)
+
+    def loss(m, batch):
+        x, y = batch
+        return nn.functional.cross_entropy(m(x), y)
+
+    def test_acc(m):
+        return {"test_acc": float((m(x_test).argmax(1) == y_test).float().mean())}
+
+    return fit(model, loss, batches, optimizer=opt, scheduler=sched, clip=1.0, eval_fn=test_acc,
+               eval_every=steps_per_epoch, progress=progress, desc=type(model).__name__)
+
+
+def digits_model(name: str, seed: int = 0):
+    """A fresh ``"RowLSTM"`` or ``"FCN"``, its weights drawn after ``torch.manual_seed(seed)``."""
+    models = {"RowLSTM": RowLSTM, "FCN": FCN}
+    if name not in models:
+        raise ValueError(f"name must be one of {sorted(models)}, got {name!r}")
+    torch.manual_seed(seed)
+    return models[name]()
+
+
+def logistic_regression_digits(data: DigitsSplit):
+    """The linear baseline of 06a: scikit-learn's ``LogisticRegression`` on the 64 pixels of each
+    image at once. Returns ``(fitted model, test accuracy)``."""
+    from sklearn.linear_model import LogisticRegression
+
+    flat = lambda x: x.reshape(len(x), -1)
+    model = LogisticRegression(max_iter=5000).fit(flat(data.x_train), data.y_train)
+    return model, float(model.score(flat(data.x_test), data.y_test))
+
+
+def probe_accuracy_by_step(states_train, y_train, states_test, y_test) -> np.ndarray:
+    """What each hidden state knows about the class: a logistic-regression probe per step.
+
+    ``states_train`` ``(N_train, T, H)``, ``states_test`` ``(N_test, T, H)``: the hidden states of
+    a trained network; for every step ``t`` a probe is fitted on the training states at ``t`` and
+    scored on the held-out states at ``t``. Returns ``(T,)`` test accuracies.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    s_tr, s_te = np.asarray(states_train, dtype=np.float64), np.asarray(states_test, dtype=np.float64)
+    if s_tr.ndim != 3 or s_te.ndim != 3 or s_tr.shape[1:] != s_te.shape[1:]:
+        raise ValueError("states_train and states_test must have shapes (N_train, T, H) and "
+                         f"(N_test, T, H), got {s_tr.shape} and {s_te.shape}")
+    if len(y_train) != len(s_tr) or len(y_test) != len(s_te):
+        raise ValueError(f"y_train and y_test must have N_train = {len(s_tr)} and N_test = "
+                         f"{len(s_te)} labels, got {len(y_train)} and {len(y_test)}")
+    acc = []
+    for t in range(s_tr.shape[1]):
+        probe = LogisticRegression(max_iter=5000).fit(s_tr[:, t], y_train)
+        acc.append(probe.score(s_te[:, t], y_test))
+    return np.array(acc)
+
+
+def head_accuracy_by_step(model: RowLSTM, x, y) -> np.ndarray:
+    """Accuracy of ``model``'s own head (trained on the last state only) applied to every state
+    ``h_1 .. h_T`` of the sequences ``x`` ``(N, T, D)``: ``(T,)``."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(x, dtype=next(model.parameters()).dtype)
+        pred = model.head(model.states(x)).argmax(-1)              # (N, T)
+    model.train(was_training)
+    return (pred == torch.as_tensor(y)[:, None]).float().mean(0).numpy().astype(np.float64)
+
+
+def state_accuracy_figure(probe: Sequence[float], head: Sequence[float], *, title: str = ""):
+    """Accuracy against the number of rows read: a probe fitted per step, and the final head."""
+    probe, head = np.asarray(probe, dtype=float), np.asarray(head, dtype=float)
+    if probe.ndim != 1 or probe.shape != head.shape:
+        raise ValueError(f"probe and head must be (T,) arrays of one length, got {probe.shape} and "
+                         f"{head.shape}")
+    steps = np.arange(1, len(probe) + 1)
+    fig, ax = new_figure(figsize=(5.8, 3.3))
+    ax.plot(steps, probe, marker="o", color=COLORS["blue"],
+            label="a probe fitted on $h_t$ (what $h_t$ knows)")
+    ax.plot(steps, head, marker="s", linestyle="--", color=COLORS["orange"],
+            label="the trained head applied to $h_t$")
+    ax.set_xlabel("rows read (time step t)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+__all__ += ["RowLSTM", "FCN", "digits_model", "train_digits", "digits_accuracy",
+            "logistic_regression_digits", "probe_accuracy_by_step", "head_accuracy_by_step",
+            "state_accuracy_figure"]
