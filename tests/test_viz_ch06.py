@@ -96,6 +96,7 @@ def test_wrap_lines_fits_the_width_and_keeps_the_text():
     wrapped = ch06.wrap_lines(text, 88)
     assert max(len(line) for line in wrapped.split("\n")) <= 88
     assert wrapped.replace("\n↪", "") == text
+    assert ch06.wrap_lines("ab   \n" + " " * 100, 88) == "ab\n"       # trailing spaces go
     with pytest.raises(ValueError, match="width"):
         ch06.wrap_lines(text, 1)
 

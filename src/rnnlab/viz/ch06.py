@@ -13,6 +13,12 @@
   the temperature.
 
 Every figure function returns the matplotlib ``Figure`` and draws with :mod:`rnnlab.viz.style`.
+
+The experiments of notebooks 6b-6d live here too, so that a notebook and its robustness claims
+(``benchmarks/claims/ch06b.py`` ...) run one copy: the slot :class:`Tagger` (:func:`train_tagger`),
+the character language model :class:`CharLM` with :class:`CarriedStateLoss` and
+:func:`train_char_lm`, the class-conditioned :class:`ConditionalGenerator`, and the translators
+:class:`Seq2Seq` and :class:`SeparatorTranslator` with :func:`fit_one_cycle` and :func:`translate`.
 """
 from __future__ import annotations
 
@@ -252,15 +258,14 @@ def score_bars(scores: Mapping[str, Mapping[str, float]], *, title: str = "", yl
     return fig
 
 
-# ----------------------------------------------------------------------------- labelling (6b)
+# --------------------------------------------------------------------- labelling (6b)
 class Tagger(nn.Module):
-    """The slot tagger of notebook 6b: embed each word, run an LSTM over the sentence (one or both
-    directions), map each step's output to tag scores.
+    """The slot tagger of notebook 6b: embed each word, run an LSTM over the sentence
+    (one or both directions), map each step's output to tag scores.
 
     ``forward(words, lengths)``: padded word ids (N, T) and true lengths (N,) -> scores
-    (N, T, n_tags). The padded batch is packed, so the recurrence (in both directions) sees only
-    the real words.
-    """
+    (N, T, n_tags). The padded batch is packed, so the recurrence (in both directions)
+    sees only the real words."""
 
     def __init__(self, vocab_size: int, n_tags: int, bidirectional: bool, emb: int = 32,
                  hidden: int = 64):
@@ -270,10 +275,11 @@ class Tagger(nn.Module):
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_tags)
 
     def forward(self, words, lengths):
-        packed = pack_padded_sequence(self.embed(words), lengths.cpu(), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(self.embed(words), lengths.cpu(),
+                                      batch_first=True, enforce_sorted=False)
         output, _ = self.lstm(packed)
-        output, _ = pad_packed_sequence(output, batch_first=True, total_length=words.shape[1])
+        output, _ = pad_packed_sequence(output, batch_first=True,
+                                        total_length=words.shape[1])
         return self.head(output)
 
 
@@ -291,16 +297,17 @@ def predict_tags(model: Tagger, sentences, vocab) -> list[list[str]]:
     device = next(model.parameters()).device
     model.eval()
     with torch.no_grad():
-        ids = model(torch.from_numpy(enc.words).to(device), torch.from_numpy(enc.lengths))
+        words = torch.from_numpy(enc.words).to(device)
+        ids = model(words, torch.from_numpy(enc.lengths))
     return [[slots.TAGS[i] for i in row[:n]]
             for row, n in zip(ids.argmax(-1).cpu().tolist(), enc.lengths)]
 
 
 def train_tagger(train, vocab, bidirectional: bool, *, seed: int = 0, epochs: int = 6,
                  batch_size: int = 32, lr: float = 3e-3, **fit_kwargs):
-    """Train a :class:`Tagger` on the sentences ``train`` (weights and batch order drawn from
-    ``seed``) with Adam, gradient clipping at 1 and one evaluation point per epoch; further
-    keywords go to :func:`rnnlab.train.fit`. Returns ``(model, history)``."""
+    """Train a :class:`Tagger` on the sentences ``train`` (weights and batch order drawn
+    from ``seed``) with Adam, gradient clipping at 1 and one evaluation point per epoch;
+    further keywords go to :func:`rnnlab.train.fit`. Returns ``(model, history)``."""
     enc = slots.encode_tagged(train, vocab)
     torch.manual_seed(seed)
     model = Tagger(vocab.size, len(slots.TAGS), bidirectional).to(_device())
@@ -317,14 +324,17 @@ def printable(ch: str) -> str:
 
 
 def wrap_lines(text: str, width: int = 88) -> str:
-    """``text`` with every line longer than ``width`` cut into pieces that fit, each piece after
-    the first starting with ``↪`` (so that printed samples fit the book's page)."""
+    """``text`` with trailing spaces dropped and every line longer than ``width`` cut into
+    pieces that fit, each piece after the first starting with ``↪`` (so that printed
+    samples fit the book's page)."""
     if not isinstance(width, int) or width < 2:
         raise ValueError(f"width must be an int >= 2, got {width!r}")
     out = []
     for line in text.split("\n"):
+        line = line.rstrip()
         out.append(line[:width])
-        out += ["↪" + line[i:i + width - 1] for i in range(width, len(line), width - 1)]
+        rest = range(width, len(line), width - 1)
+        out += ["↪" + line[i:i + width - 1] for i in rest]
     return "\n".join(out)
 
 
@@ -418,14 +428,14 @@ def temperature_effect_figure(temperatures: Sequence[float], surprise_bits: Sequ
     return fig
 
 
-# ----------------------------------------------------------------------------- the language model (6c)
+# ------------------------------------------------------------- the language model (6c)
 class CharLM(nn.Module):
-    """The character language model of notebook 6c: embedding, one LSTM layer, linear readout.
+    """The character language model of notebook 6c: embedding, one LSTM layer, linear
+    readout.
 
-    ``forward(x, state)``: ids (L, N) -> scores (L, N, V) and the final state ``(h, c)``.
-    ``step(tokens, state)``: one character, (B,) -> scores (B, V), for
-    :mod:`rnnlab.train.decode`.
-    """
+    ``forward(x, state)``: ids (L, N) -> scores (L, N, V) and the final state
+    ``(h, c)``. ``step(tokens, state)``: one character, (B,) -> scores (B, V), for
+    :mod:`rnnlab.train.decode`."""
 
     def __init__(self, vocab_size: int, emb: int = 64, hidden: int = 160):
         super().__init__()
@@ -443,13 +453,14 @@ class CharLM(nn.Module):
 
 
 class CarriedStateLoss:
-    """The loss of truncated BPTT over parallel streams, with the carried state on the object.
+    """The loss of truncated BPTT over parallel streams, with the carried state on the
+    object.
 
     Called as ``loss(model, (x, y, reset))`` on the windows of
-    :func:`rnnlab.data.text.bptt_epochs`: it starts from ``self.state``, the state the previous
-    window ended in, detached so that gradients stop at the window boundary, or from zeros when
-    ``reset`` says the streams start again; it keeps the new final state for the next window.
-    """
+    :func:`rnnlab.data.text.bptt_epochs`: it starts from ``self.state``, the state the
+    previous window ended in, detached so that gradients stop at the window boundary, or
+    from zeros when ``reset`` says the streams start again; it keeps the new final state
+    for the next window."""
 
     def __init__(self):
         self.state = None
@@ -459,14 +470,14 @@ class CarriedStateLoss:
         if reset or self.state is None:
             self.state = None
         else:
-            self.state = tuple(s.detach() for s in self.state)   # truncate the backward pass
+            self.state = tuple(s.detach() for s in self.state)  # cut the backward pass
         scores, self.state = model(x, self.state)
         return nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten())
 
 
 def held_out_bpc(model: CharLM, streams: torch.Tensor, window: int = 256) -> float:
-    """Bits per character of ``model`` on parallel ``streams`` (T, N) of held-out ids, read in
-    windows of ``window`` steps with the state carried across (no gradients)."""
+    """Bits per character of ``model`` on parallel ``streams`` (T, N) of held-out ids,
+    read in windows of ``window`` steps with the state carried across (no gradients)."""
     total, count, state = 0.0, 0, None
     with torch.no_grad():
         for start in range(0, streams.shape[0] - 1, window):
@@ -478,14 +489,15 @@ def held_out_bpc(model: CharLM, streams: torch.Tensor, window: int = 256) -> flo
     return total / count / math.log(2)
 
 
-def train_char_lm(train_streams: np.ndarray, val_streams: np.ndarray, vocab_size: int, *,
+def train_char_lm(train_streams: np.ndarray, val_streams: np.ndarray, vocab_size: int,
+                  *,
                   seed: int = 0, steps: int = 1300, warmup: int = 50, lr: float = 0.015,
                   seq_len: int = 64, eval_every: int = 260, **fit_kwargs):
     """Train a :class:`CharLM` by truncated BPTT on ``train_streams`` (T, N): windows of
-    ``seq_len`` steps, Adam with a linear warm-up over ``warmup`` steps and a linear decay to 0
-    at ``steps``, gradient clipping at 1; the held-out bits per character (``"val_bpc"``) every
-    ``eval_every`` steps. Weights and window offsets are drawn from ``seed``. Returns
-    ``(model, history)``."""
+    ``seq_len`` steps, Adam with a linear warm-up over ``warmup`` steps and a linear
+    decay to 0 at ``steps``, gradient clipping at 1; the held-out bits per character
+    (``"val_bpc"``) every ``eval_every`` steps. Weights and window offsets are drawn
+    from ``seed``. Returns ``(model, history)``."""
     torch.manual_seed(seed)
     model = CharLM(vocab_size).to(_device())
     val = torch.from_numpy(np.asarray(val_streams)).to(_device())
@@ -493,22 +505,23 @@ def train_char_lm(train_streams: np.ndarray, val_streams: np.ndarray, vocab_size
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / warmup) * max(0.0, 1 - k / steps))
     epochs = -(-steps * seq_len // train_streams.shape[0])
-    history = fit(model, CarriedStateLoss(), T.bptt_epochs(train_streams, seq_len, epochs, seed),
-                  steps=steps, optimizer=opt, scheduler=sched, clip=1.0,
-                  eval_fn=lambda m: {"val_bpc": held_out_bpc(m, val)}, eval_every=eval_every,
-                  **fit_kwargs)
+    windows = T.bptt_epochs(train_streams, seq_len, epochs, seed)
+    history = fit(model, CarriedStateLoss(), windows, steps=steps, optimizer=opt,
+                  scheduler=sched, clip=1.0, eval_every=eval_every,
+                  eval_fn=lambda m: {"val_bpc": held_out_bpc(m, val)}, **fit_kwargs)
     return model, history
 
 
-def generate_text(model: CharLM, vocab, prompt: str, temperature: float, length: int = 300,
-                  batch: int = 1, seed: int = 0) -> list[str]:
+def generate_text(model: CharLM, vocab, prompt: str, temperature: float,
+                  length: int = 300, batch: int = 1, seed: int = 0) -> list[str]:
     """``batch`` continuations of ``prompt``, ``length`` characters each, sampled at
-    ``temperature`` (the noise seeded by ``seed``); each string starts with the prompt."""
+    ``temperature`` (the noise seeded by ``seed``); each string starts with the prompt.
+    """
     device = next(model.parameters()).device
     ids = torch.from_numpy(vocab.encode(prompt)).to(device)[:, None].repeat(1, batch)
     model.eval()
     with torch.no_grad():
-        state = model(ids[:-1])[1] if len(prompt) > 1 else None   # read all but the last
+        state = model(ids[:-1])[1] if len(prompt) > 1 else None  # all but the last
         out = decode.sample_sequence(model.step, ids[-1], state, length, temperature,
                                      torch.Generator().manual_seed(seed))
     return [prompt + vocab.decode(row) for row in out.cpu().numpy()]
@@ -516,15 +529,18 @@ def generate_text(model: CharLM, vocab, prompt: str, temperature: float, length:
 
 def temperature_effects(model: CharLM, vocab, temperatures: Sequence[float], *,
                         prompt: str = "def ", length: int = 500, batch: int = 8,
-                        seed: int = 2, gram: int = 8) -> tuple[list[float], list[float]]:
-    """Two measurements per temperature on ``batch`` samples of ``length`` characters: the
-    model's own bits per character on them (read at T = 1), and the share of distinct
-    ``gram``-character strings among all of them. Returns ``(surprise_bits, distinct)``."""
+                        seed: int = 2, gram: int = 8
+                        ) -> tuple[list[float], list[float]]:
+    """Two measurements per temperature on ``batch`` samples of ``length`` characters:
+    the model's own bits per character on them (read at T = 1), and the share of
+    distinct ``gram``-character strings among all of them. Returns ``(surprise_bits,
+    distinct)``."""
     device = next(model.parameters()).device
     surprise, distinct = [], []
     for temperature in temperatures:
         samples = generate_text(model, vocab, prompt, temperature, length, batch, seed)
-        ids = torch.from_numpy(np.stack([vocab.encode(s) for s in samples], axis=1)).to(device)
+        ids = np.stack([vocab.encode(s) for s in samples], axis=1)
+        ids = torch.from_numpy(ids).to(device)
         with torch.no_grad():
             scores, _ = model(ids[:-1])
             nats = nn.functional.cross_entropy(scores.flatten(0, 1), ids[1:].flatten())
@@ -534,17 +550,17 @@ def temperature_effects(model: CharLM, vocab, temperatures: Sequence[float], *,
     return surprise, distinct
 
 
-# ----------------------------------------------------------------------------- conditional generation (6c)
+# ------------------------------------------------------- conditional generation (6c)
 class ConditionalGenerator(nn.Module):
-    """A character generator told which class of string to write (notebook 6c): the class ``c``
-    picks the initial state, ``h_0 = tanh(E_h[c])``, ``c_0 = E_c[c]``; the LSTM then writes one
-    character at a time from ``<bos>``.
+    """A character generator told which class of string to write (notebook 6c): the
+    class ``c`` picks the initial state, ``h_0 = tanh(E_h[c])``, ``c_0 = E_c[c]``; the
+    LSTM then writes one character at a time from ``<bos>``.
 
     ``forward(tokens, c)``: teacher forcing, (N, U) -> scores (N, U, V). ``step`` for
-    :mod:`rnnlab.train.decode`, from ``initial_state(c)``.
-    """
+    :mod:`rnnlab.train.decode`, from ``initial_state(c)``."""
 
-    def __init__(self, vocab_size: int, n_classes: int, emb: int = 24, hidden: int = 96):
+    def __init__(self, vocab_size: int, n_classes: int, emb: int = 24,
+                 hidden: int = 96):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, emb, padding_idx=D.PAD)
         self.init_h = nn.Embedding(n_classes, hidden)
@@ -569,12 +585,15 @@ def generator_loss(model: ConditionalGenerator, batch) -> torch.Tensor:
     ``<bos> text``, targets ``text <eos>``, classes)."""
     tokens_in, tokens_out, c = batch
     scores = model(tokens_in, c)
-    return nn.functional.cross_entropy(scores.transpose(1, 2), tokens_out, ignore_index=D.PAD)
+    return nn.functional.cross_entropy(scores.transpose(1, 2), tokens_out,
+                                       ignore_index=D.PAD)
 
 
-def sample_classes(model: ConditionalGenerator, c: int, vocab: D.DateVocab, n: int = 200,
-                   temperature: float = 1.0, seed: int = 0, max_len: int = 24) -> list[str]:
-    """``n`` strings of class ``c`` drawn from ``model`` (the noise seeded by ``seed``)."""
+def sample_classes(model: ConditionalGenerator, c: int, vocab: D.DateVocab,
+                   n: int = 200, temperature: float = 1.0, seed: int = 0,
+                   max_len: int = 24) -> list[str]:
+    """``n`` strings of class ``c`` drawn from ``model`` (the noise seeded by ``seed``).
+    """
     device = next(model.parameters()).device
     cls = torch.full((n,), c, dtype=torch.long, device=device)
     model.eval()
@@ -590,23 +609,24 @@ def train_conditional_generator(tokens_in: np.ndarray, tokens_out: np.ndarray,
                                 classes: np.ndarray, n_classes: int, vocab_size: int, *,
                                 seed: int = 0, epochs: int = 6, batch_size: int = 64,
                                 lr: float = 5e-3, **fit_kwargs):
-    """Train a :class:`ConditionalGenerator` with teacher forcing (Adam, clipping at 1) on
-    strings ``tokens_in`` -> ``tokens_out`` (N, U) of classes (N,); weights and batch order are
-    drawn from ``seed``. Returns ``(model, history)``."""
+    """Train a :class:`ConditionalGenerator` with teacher forcing (Adam, clipping at 1)
+    on strings ``tokens_in`` -> ``tokens_out`` (N, U) of classes (N,); weights and batch
+    order are drawn from ``seed``. Returns ``(model, history)``."""
     torch.manual_seed(seed)
     model = ConditionalGenerator(vocab_size, n_classes).to(_device())
-    batches = D.minibatches((tokens_in, tokens_out, classes), batch_size, epochs, seed=seed)
+    batches = D.minibatches((tokens_in, tokens_out, classes), batch_size, epochs,
+                            seed=seed)
     history = fit(model, generator_loss, batches, lr=lr, clip=1.0, **fit_kwargs)
     return model, history
 
 
-def date_generation_scores(model: ConditionalGenerator, vocab, seen: set[str], n: int = 200
-                           ) -> dict[str, list]:
-    """Per date format ``k``: ``n`` samples drawn with noise seed ``k``; the share that are
-    valid dates in format ``k`` (any weekday name accepted), among those the share of dates not
-    in ``seen`` (ISO strings), and for the weekday format the share whose weekday is right.
-    Returns ``{"samples", "valid", "novel", "weekday_right"}`` (lists over the formats;
-    ``weekday_right`` a float)."""
+def date_generation_scores(model: ConditionalGenerator, vocab, seen: set[str],
+                           n: int = 200) -> dict[str, list]:
+    """Per date format ``k``: ``n`` samples drawn with noise seed ``k``; the share that
+    are valid dates in format ``k`` (any weekday name accepted), among those the share
+    of dates not in ``seen`` (ISO strings), and for the weekday format the share whose
+    weekday is right. Returns ``{"samples", "valid", "novel", "weekday_right"}`` (lists
+    over the formats; ``weekday_right`` a float)."""
     out = {"samples": [], "valid": [], "novel": []}
     for k in range(len(D.DATE_FORMATS)):
         samples = sample_classes(model, k, vocab, n=n, seed=k)
@@ -614,24 +634,25 @@ def date_generation_scores(model: ConditionalGenerator, vocab, seen: set[str], n
         valid = [(s, p) for s, p in zip(samples, parsed) if p is not None]
         out["samples"].append(samples)
         out["valid"].append(len(valid) / n)
-        out["novel"].append(float(np.mean([p.isoformat() not in seen for _, p in valid])))
+        novel = [p.isoformat() not in seen for _, p in valid]
+        out["novel"].append(float(np.mean(novel)))
         if D.DATE_FORMATS[k] == "weekday day mon year":
             out["weekday_right"] = float(np.mean([D.parse_date(s, k) is not None
                                                   for s, _ in valid]))
     return out
 
 
-# ----------------------------------------------------------------------------- translation (6d)
+# ------------------------------------------------------------------- translation (6d)
 class Seq2Seq(nn.Module):
-    """The encoder–decoder of notebook 6d: an LSTM reads the source, its final ``(h, c)`` starts a
-    second LSTM that writes the target; one embedding (``emb``) serves both sides.
+    """The encoder–decoder of notebook 6d: an LSTM reads the source, its final
+    ``(h, c)`` starts a second LSTM that writes the target; one embedding (``emb``)
+    serves both sides.
 
-    ``encode(src, src_len)``: source ids (N, S), true lengths (N,) -> the encoder's final state
-    ``(h, c)``, each (1, N, H), taken at every row's true end (packed). ``forward(src, src_len,
-    tgt_in)``: teacher forcing, decoder inputs (N, U) -> scores (N, U, V). ``step(tokens, state)``:
-    one decoder step, (N,) -> scores (N, V), for :mod:`rnnlab.train.decode`, starting from
-    ``first`` (``<bos>``).
-    """
+    ``encode(src, src_len)``: source ids (N, S), true lengths (N,) -> the encoder's
+    final state ``(h, c)``, each (1, N, H), taken at every row's true end (packed).
+    ``forward(src, src_len, tgt_in)``: teacher forcing, decoder inputs (N, U) -> scores
+    (N, U, V). ``step(tokens, state)``: one decoder step, (N,) -> scores (N, V), for
+    :mod:`rnnlab.train.decode`, starting from ``first`` (``<bos>``)."""
 
     first = D.BOS
 
@@ -657,19 +678,21 @@ class Seq2Seq(nn.Module):
 
 
 def seq2seq_loss(model: Seq2Seq, batch) -> torch.Tensor:
-    """Mean cross-entropy of every target character, ``<eos>`` included (batch: ``src, src_len,
-    tgt_in, tgt_out`` of :class:`rnnlab.data.dates.Seq2SeqBatch`; the targets hold no padding)."""
+    """Mean cross-entropy of every target character, ``<eos>`` included (batch: ``src,
+    src_len, tgt_in, tgt_out`` of :class:`rnnlab.data.dates.Seq2SeqBatch`; the targets
+    hold no padding)."""
     src, src_len, tgt_in, tgt_out = batch
-    return nn.functional.cross_entropy(model(src, src_len, tgt_in).transpose(1, 2), tgt_out)
+    scores = model(src, src_len, tgt_in)
+    return nn.functional.cross_entropy(scores.transpose(1, 2), tgt_out)
 
 
 class SeparatorTranslator(nn.Module):
-    """One LSTM that reads ``source <sep> target`` and predicts every next symbol (notebook 6d).
+    """One LSTM that reads ``source <sep> target`` and predicts every next symbol
+    (notebook 6d).
 
-    ``forward(tokens)``: (N, T) -> scores (N, T, V). ``encode(src, src_len)``: the state after
-    reading each source to its true end; decoding then starts from ``first`` (``<sep>``) with
-    ``step``, exactly like :class:`Seq2Seq`.
-    """
+    ``forward(tokens)``: (N, T) -> scores (N, T, V). ``encode(src, src_len)``: the state
+    after reading each source to its true end; decoding then starts from ``first``
+    (``<sep>``) with ``step``, exactly like :class:`Seq2Seq`."""
 
     first = D.SEP
 
@@ -693,31 +716,34 @@ class SeparatorTranslator(nn.Module):
 
 
 def separator_loss(model: SeparatorTranslator, batch) -> torch.Tensor:
-    """Cross-entropy over the positions from ``<sep>`` on (batch: ``inputs, targets, mask`` of
-    :class:`rnnlab.data.dates.SeparatorBatch`)."""
+    """Cross-entropy over the positions from ``<sep>`` on (batch: ``inputs, targets,
+    mask`` of :class:`rnnlab.data.dates.SeparatorBatch`)."""
     tokens, targets, mask = batch
     return nn.functional.cross_entropy(model(tokens)[mask], targets[mask])
 
 
 def fit_one_cycle(model: nn.Module, loss_fn: Callable, arrays: Sequence[np.ndarray], *,
-                  epochs: int, batch_size: int, lr: float, seed: int, pct_start: float = 0.15,
-                  **fit_kwargs):
-    """Train with Adam and a one-cycle learning rate (peak ``lr`` after ``pct_start`` of the steps)
-    on shuffled minibatches of ``arrays`` (their order a function of ``seed``), through
-    :func:`rnnlab.train.fit`; further keywords go to ``fit``. Returns its ``History``."""
+                  epochs: int, batch_size: int, lr: float, seed: int,
+                  pct_start: float = 0.15, **fit_kwargs):
+    """Train with Adam and a one-cycle learning rate (peak ``lr`` after ``pct_start`` of
+    the steps) on shuffled minibatches of ``arrays`` (their order a function of
+    ``seed``), through :func:`rnnlab.train.fit`; further keywords go to ``fit``. Returns
+    its ``History``."""
     steps = epochs * -(-len(arrays[0]) // batch_size)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                 pct_start=pct_start)
-    return fit(model, loss_fn, D.minibatches(tuple(arrays), batch_size, epochs, seed=seed),
-               optimizer=opt, scheduler=sched, clip=1.0, **fit_kwargs)
+    batches = D.minibatches(tuple(arrays), batch_size, epochs, seed=seed)
+    return fit(model, loss_fn, batches, optimizer=opt, scheduler=sched, clip=1.0,
+               **fit_kwargs)
 
 
-def translate(model: nn.Module, src, src_len, vocab: D.DateVocab, beam: int | None = None,
-              max_len: int = 12):
-    """Decode a batch of sources with ``model`` (:class:`Seq2Seq` or :class:`SeparatorTranslator`):
-    greedy, or beam search with ``beam`` hypotheses. Returns ``(strings, decoded)`` with
-    ``decoded`` the :class:`rnnlab.train.decode.Decoded` or ``BeamResult``."""
+def translate(model: nn.Module, src, src_len, vocab: D.DateVocab,
+              beam: int | None = None, max_len: int = 12):
+    """Decode a batch of sources with ``model`` (:class:`Seq2Seq` or
+    :class:`SeparatorTranslator`): greedy, or beam search with ``beam`` hypotheses.
+    Returns ``(strings, decoded)`` with ``decoded`` the
+    :class:`rnnlab.train.decode.Decoded` or ``BeamResult``."""
     src = torch.as_tensor(src).to(next(model.parameters()).device)
     src_len = torch.as_tensor(src_len)
     model.eval()
