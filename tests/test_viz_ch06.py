@@ -194,3 +194,108 @@ def test_state_accuracy_figure():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.4, 0.7, 1.0])
     with pytest.raises(ValueError, match="one length"):
         ch06.state_accuracy_figure([0.4, 0.7], [0.1])
+
+# ----------------------------------------------------------------------------- 6b-6d experiments
+def test_wrap_lines_fits_the_width_and_keeps_the_text():
+    text = "x" * 200 + "\nshort\n" + "y" * 88
+    wrapped = ch06.wrap_lines(text, 88)
+    assert max(len(line) for line in wrapped.split("\n")) <= 88
+    assert wrapped.replace("\n↪", "") == text
+    assert ch06.wrap_lines("ab   \n" + " " * 100, 88) == "ab\n"       # trailing spaces go
+    with pytest.raises(ValueError, match="width"):
+        ch06.wrap_lines(text, 1)
+
+
+def test_tagger_packs_the_batch_so_padding_changes_nothing():
+    torch.manual_seed(0)
+    model = ch06.Tagger(vocab_size=20, n_tags=9, bidirectional=True).double()
+    words = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]])
+    lengths = torch.tensor([4, 2])
+    batched = model(words, lengths)
+    alone = model(words[1:, :2], lengths[1:])
+    torch.testing.assert_close(batched[1, :2], alone[0], rtol=0, atol=1e-12)
+    mask = torch.arange(4)[None] < lengths[:, None]
+    tags = torch.tensor([[1, 2, 0, 3], [4, 5, 0, 0]])
+    expected = torch.nn.functional.cross_entropy(batched.transpose(1, 2),
+                                                 tags.masked_fill(~mask, -100))
+    torch.testing.assert_close(ch06.tagging_loss(model, (words, tags, lengths, mask)), expected,
+                               rtol=0, atol=1e-12)
+
+
+def test_carried_state_loss_equals_one_pass_and_cuts_the_gradient():
+    torch.manual_seed(0)
+    model = ch06.CharLM(vocab_size=11, emb=4, hidden=6).double()
+    text = torch.randint(0, 11, (13, 2))
+    x, y = text[:-1], text[1:]
+    scores, _ = model(x)
+    whole = torch.nn.functional.cross_entropy(scores[6:].flatten(0, 1), y[6:].flatten())
+    loss = ch06.CarriedStateLoss()
+    loss(model, (x[:6], y[:6], True))
+    first_state = loss.state                          # still attached to the first window
+    second = loss(model, (x[6:], y[6:], False))
+    torch.testing.assert_close(second, whole, rtol=0, atol=1e-12)
+    grads = torch.autograd.grad(second, first_state, allow_unused=True)
+    assert grads == (None, None)                      # no gradient crosses the boundary
+    fresh = loss(model, (x[6:], y[6:], True))
+    expected = torch.nn.functional.cross_entropy(model(x[6:])[0].flatten(0, 1), y[6:].flatten())
+    torch.testing.assert_close(fresh, expected, rtol=0, atol=1e-12)
+
+
+def test_held_out_bpc_does_not_depend_on_the_window():
+    torch.manual_seed(0)
+    model = ch06.CharLM(vocab_size=11, emb=4, hidden=6).double()
+    streams = torch.randint(0, 11, (40, 3))
+    scores, _ = model(streams[:-1])
+    nats = torch.nn.functional.cross_entropy(scores.flatten(0, 1), streams[1:].flatten())
+    for window in (1, 7, 100):
+        assert ch06.held_out_bpc(model, streams, window) == pytest.approx(
+            nats.item() / np.log(2), rel=1e-12)
+
+
+def test_generate_text_keeps_the_prompt_and_is_seeded():
+    from rnnlab.data.text import CharVocab
+
+    torch.manual_seed(0)
+    vocab = CharVocab()
+    model = ch06.CharLM(vocab.size, emb=4, hidden=6)
+    a = ch06.generate_text(model, vocab, "def f(", 1.0, length=20, batch=3, seed=5)
+    assert len(a) == 3 and all(s.startswith("def f(") and len(s) == 26 for s in a)
+    assert a == ch06.generate_text(model, vocab, "def f(", 1.0, length=20, batch=3, seed=5)
+    surprise, distinct = ch06.temperature_effects(model, vocab, [0.5, 2.0], length=30, batch=2)
+    assert len(surprise) == 2 and all(0 < d <= 1 for d in distinct)
+
+
+def test_seq2seq_step_by_step_equals_teacher_forcing():
+    from rnnlab.data import dates as D
+
+    torch.manual_seed(0)
+    vocab = D.DateVocab()
+    train, _ = D.make_date_split(n_train=5, n_test=1, seed=0)
+    src, src_len, tgt_in, _ = (torch.from_numpy(a) for a in D.encode_pairs(train, vocab))
+    model = ch06.Seq2Seq(vocab.size, emb=8, hidden=10).double()
+    forced = model(src, src_len, tgt_in)
+    state, steps = model.encode(src, src_len), []
+    for u in range(tgt_in.shape[1]):
+        scores, state = model.step(tgt_in[:, u], state)
+        steps.append(scores)
+    torch.testing.assert_close(torch.stack(steps, 1), forced, rtol=0, atol=1e-12)
+
+
+def test_separator_translator_reads_each_source_to_its_true_end():
+    from rnnlab.data import dates as D
+
+    torch.manual_seed(0)
+    vocab = D.DateVocab()
+    train, _ = D.make_date_split(n_train=6, n_test=1, seed=0)
+    enc = D.encode_pairs(train, vocab)
+    sep = D.encode_with_separator(train, vocab)
+    model = ch06.SeparatorTranslator(vocab.size, emb=8, hidden=10).double()
+    first_scores, _ = model.step(torch.full((6,), model.first),
+                                 model.encode(torch.from_numpy(enc.src),
+                                              torch.from_numpy(enc.src_len)))
+    full = model(torch.from_numpy(sep.inputs))        # reads source, <sep>, target
+    at_sep = full[torch.arange(6), torch.from_numpy(sep.sep_pos)]
+    torch.testing.assert_close(first_scores, at_sep, rtol=0, atol=1e-12)
+    greedy, _ = ch06.translate(model, enc.src, enc.src_len, vocab)
+    beam1, _ = ch06.translate(model, enc.src, enc.src_len, vocab, beam=1)
+    assert greedy == beam1                            # beam search with k = 1 is greedy
