@@ -14,12 +14,18 @@ Extra options: ``peephole=True`` (LSTM, LSTMCell; Gers & Schmidhuber 2000) and
 :func:`lstm_cell`, :func:`gru_cell`; a whole sequence runs in :mod:`rnnlab.modules.recurrence`,
 whose backward pass is backpropagation through time written out by hand (first derivatives only:
 for second derivatives use the cells, which are plain autograd).
+
+Chapter 7: ``MinGRU`` and ``MinLSTM`` (:mod:`rnnlab.modules.minrnn`), whose gates read only the
+input, so that a layer is a linear recurrence computed by a loop or by the parallel scan of
+:mod:`rnnlab.modules.scan` (``linear_scan``, ``LinearScan``).
 """
 from __future__ import annotations
 
 from ._errors import InputError
 from .cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
 from .layers import GRU, LSTM, RNN, RNNBase
+from .minrnn import MinGRU, MinLSTM
+from .scan import LinearScan, linear_scan
 
 __all__ = [
     "RNN",
@@ -33,4 +39,8 @@ __all__ = [
     "lstm_cell",
     "gru_cell",
     "InputError",
+    "MinGRU",
+    "MinLSTM",
+    "LinearScan",
+    "linear_scan",
 ]
