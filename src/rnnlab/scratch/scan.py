@@ -155,7 +155,7 @@ def _check_log_domain(a: np.ndarray) -> None:
         bad = np.argwhere(~(a > 0))[0]
         raise ValueError(
             "a must be positive for the log-space scan (log a is undefined for a <= 0): "
-            f"a[{', '.join(map(str, bad))}] = {a[tuple(bad)]!r}. Use scan_sequential, "
+            f"a[{', '.join(map(str, bad))}] = {float(a[tuple(bad)])!r}. Use scan_sequential, "
             "scan_hillis_steele or scan_blelloch for coefficients that can be zero or negative"
         )
 
