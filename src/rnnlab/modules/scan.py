@@ -11,7 +11,8 @@ and holds :math:`h_1, \dots, h_T`.
   step is one kernel over all T positions. Its backward needs no stored graph: the gradient
   :math:`g_t = \partial L / \partial h_t` obeys :math:`g_t = a_{t+1} g_{t+1} + \bar h_t`, a linear
   recurrence in reversed time, so the backward calls :class:`LinearScan` itself in reverse mode
-  (and the backward of a reverse scan is a forward one), then :math:`\bar b = g`, :math:`\bar a_t = g_t h_{t-1}`, :math:`\bar h_0 = a_1 g_1`.
+  (and the backward of a reverse scan is a forward one), then :math:`\bar b = g`,
+  :math:`\bar a_t = g_t h_{t-1}`, :math:`\bar h_0 = a_1 g_1`.
   Because the backward is made of differentiable operations, second derivatives work too.
 
 The numpy versions, with Blelloch's work-efficient scan and the log-space form, are in

@@ -99,9 +99,9 @@ def draw_chapter_map():
     """Draw the chapter map and return the matplotlib ``Figure``.
 
     Boxes are pages (colour: the trunk 1–2 blue, the gated cells 3–4 green, the architectures of 5
-    orange, the applications of 6 red, the parallel recurrences of 7 purple); an arrow ``A -> B`` means that chapter B uses what chapter A
-    builds (:data:`DEPENDS_ON`), a dashed grey one that B runs its examples with A's model
-    (:data:`ALSO_USES`). The appendices form a row underneath.
+    orange, the applications of 6 red, the parallel recurrences of 7 purple); an arrow ``A -> B``
+    means that chapter B uses what chapter A builds (:data:`DEPENDS_ON`), a dashed grey one that B
+    runs its examples with A's model (:data:`ALSO_USES`). The appendices form a row underneath.
     """
     fig, ax = new_figure(figsize=(8.0, 4.0))
     ax.set_xlim(0.0, 12.0)
