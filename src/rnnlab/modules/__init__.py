@@ -16,12 +16,18 @@ whose backward pass is backpropagation through time written out by hand. Second 
 (``create_graph=True``, e.g. a gradient penalty) work for every layer and cell and equal torch.nn's
 where torch.nn has the same layer: the layers then recompute the sequence with differentiable ops
 (see :mod:`rnnlab.modules.recurrence`).
+
+Chapter 7: ``MinGRU`` and ``MinLSTM`` (:mod:`rnnlab.modules.minrnn`), whose gates read only the
+input, so that a layer is a linear recurrence computed by a loop or by the parallel scan of
+:mod:`rnnlab.modules.scan` (``linear_scan``, ``LinearScan``).
 """
 from __future__ import annotations
 
 from ._errors import InputError
 from .cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
 from .layers import GRU, LSTM, RNN, RNNBase
+from .minrnn import MinGRU, MinLSTM
+from .scan import LinearScan, linear_scan
 
 __all__ = [
     "RNN",
@@ -35,4 +41,8 @@ __all__ = [
     "lstm_cell",
     "gru_cell",
     "InputError",
+    "MinGRU",
+    "MinLSTM",
+    "LinearScan",
+    "linear_scan",
 ]
