@@ -10,9 +10,12 @@ Measurements:
 - :func:`train_adding`           train a model on the adding problem with :func:`rnnlab.train.fit`,
   early stop at a validation MSE target;
 - :func:`run_adding`             one run of the notebooks' adding-problem experiment from a seed
-  (model and data), shared with ``benchmarks/claims``;
+  (model and data), shared with ``benchmarks/claims``; :func:`descent_steps` how fast a solved
+  run went from the baseline plateau to the target;
 - :func:`lstm_gate_trace`        every gate of an LSTM (from its ``torch`` state dict) along one
   sequence, computed with :func:`rnnlab.scratch.lstm_step`;
+- :func:`memory_unit`            the unit with the most open forget gate of a trace: its writes at
+  the markers and what it keeps between them;
 - :func:`forget_gates`           the forget gate of an LSTM along a batch of sequences;
 - :func:`spike_timing_batch`     the timing task of the peephole experiment, :func:`train_timing`
   and :func:`run_timing` (one run from a seed).
@@ -40,10 +43,13 @@ __all__ = [
     "SequenceRegressor",
     "train_adding",
     "run_adding",
+    "descent_steps",
     "AddingResult",
     "results_table",
     "GateTrace",
     "lstm_gate_trace",
+    "MemoryUnit",
+    "memory_unit",
     "forget_gates",
     "spike_timing_batch",
     "train_timing",
@@ -193,8 +199,9 @@ def train_adding(model, length: int, *, steps: int, name: str = "", batch_size: 
                         hist.num_steps, hist.wall_time, model)
 
 
-def run_adding(cell: str, length: int, *, seed: int = 0, steps: int = 2000, hidden_size: int = 32,
-               forget_bias: float | None = None, name: str | None = None) -> AddingResult:
+def run_adding(cell: str, length: int, *, seed: int = 0, steps: int = 3000,
+               hidden_size: int = 32, forget_bias: float | None = None,
+               name: str | None = None) -> AddingResult:
     """One run of the adding-problem experiment of notebooks 3b and 4, from the seed on.
 
     ``torch.manual_seed(seed)``, a fresh :func:`SequenceRegressor` (``cell``, 2 inputs,
@@ -211,8 +218,20 @@ def run_adding(cell: str, length: int, *, seed: int = 0, steps: int = 2000, hidd
     return train_adding(model, length, steps=steps, name=name, seed=seed)
 
 
+def descent_steps(result: AddingResult, level: float = 0.1) -> int:
+    """How fast a run left the plateau: the steps from its last evaluation with a validation MSE
+    at or above ``level`` (0.1: still at the level of the 0.167 baseline) to the end of the run.
+    For a solved run that is the time from the plateau to the target."""
+    if not result.solved:
+        raise ValueError(f"{result.name} T={result.length} did not reach its target; "
+                         "descent_steps needs a solved run")
+    steps, values = result.history.metric("val_mse")
+    on_plateau = [s for s, v in zip(steps, values) if v >= level]
+    return result.steps - (on_plateau[-1] if on_plateau else 0)
+
+
 def results_table(results: Sequence[AddingResult], timings: bool = False, target: float = 0.01) -> str:
-    """A text table of adding-problem runs.
+    """A text table of adding-problem runs (at most 88 characters wide).
 
     Without ``timings`` it shows only what is stable across machines: model, length and a verdict,
     ``solved`` (validation MSE <= ``target``), ``failed`` (still above 0.1, i.e. at the level of the
@@ -220,14 +239,14 @@ def results_table(results: Sequence[AddingResult], timings: bool = False, target
     and seconds as well (these vary between machines)."""
     lines = []
     if timings:
-        lines.append(f"{'model':<22}{'T':>5}{'steps':>8}{'val MSE':>10}{'time (s)':>10}  result")
+        lines.append(f"{'model':<20}{'T':>5}{'steps':>7}{'val MSE':>9}{'time (s)':>10}  result")
         for r in results:
-            lines.append(f"{r.name:<22}{r.length:>5}{r.steps:>8}{r.val_mse:>10.4f}{r.seconds:>10.1f}"
+            lines.append(f"{r.name:<20}{r.length:>5}{r.steps:>7}{r.val_mse:>9.4f}{r.seconds:>10.1f}"
                          f"  {_verdict(r, target)}")
     else:
-        lines.append(f"{'model':<22}{'T':>5}  result")
+        lines.append(f"{'model':<20}{'T':>5}  result")
         for r in results:
-            lines.append(f"{r.name:<22}{r.length:>5}  {_verdict(r, target)}")
+            lines.append(f"{r.name:<20}{r.length:>5}  {_verdict(r, target)}")
     return "\n".join(lines)
 
 
@@ -235,8 +254,8 @@ def _verdict(r: AddingResult, target: float) -> str:
     if r.solved:
         return f"solved (val MSE <= {target:g})"
     if r.val_mse > 0.1:
-        return "failed (val MSE stays at the 0.167 baseline level)"
-    return f"not solved within {r.steps} steps"
+        return "failed (val MSE > 0.1: baseline)"
+    return f"not solved in {r.steps} steps"
 
 
 class GateTrace(NamedTuple):
@@ -259,6 +278,38 @@ def lstm_gate_trace(state_dict: Mapping, x, layer: int = 0) -> GateTrace:
         raise ValueError(f"x must be one sequence of shape (T, I), got {x.shape}")
     rec = _lstm_run(state_dict, x[:, None, :], layer)
     return GateTrace(**{k: v[:, 0] for k, v in rec.items()})
+
+
+class MemoryUnit(NamedTuple):
+    """What one LSTM unit does with the first marked value of an adding-problem sequence."""
+
+    unit: int                 # the unit with the most open forget gate (mean over the sequence)
+    f_min: float              # its smallest forget gate over the sequence
+    i_marked: tuple           # its input gate at the two marked steps
+    i_elsewhere: float        # its largest input gate at any other step
+    write: float              # c_t - c_{t-1} at the first marked step
+    change: float             # c at the step before the second marker minus c at the first
+    keep: float               # product of its forget gates strictly between the markers
+
+
+def memory_unit(trace: GateTrace, first: int, second: int) -> MemoryUnit:
+    """Measure the unit with the most open forget gate of ``trace`` between the marked steps
+    ``first < second`` (0-based): does it write at the markers, and what does it keep between?
+
+    ``keep`` is the direct-path product of eq. (lstm-cec-product) over the steps between the
+    markers: the fraction of the cell's content at ``first`` that survives to ``second - 1``
+    if nothing were added. ``change`` is what actually happened to the cell in that interval.
+    """
+    T = trace.f.shape[0]
+    if not 0 <= first < second < T:
+        raise ValueError(f"need 0 <= first < second < T={T}, got first={first}, second={second}")
+    unit = int(np.argmax(trace.f.mean(axis=0)))
+    c, f, i = trace.c[:, unit], trace.f[:, unit], trace.i[:, unit]
+    marked = [first, second]
+    before = c[first - 1] if first > 0 else 0.0
+    return MemoryUnit(unit, float(f.min()), tuple(float(v) for v in i[marked]),
+                      float(np.delete(i, marked).max()), float(c[first] - before),
+                      float(c[second - 1] - c[first]), float(np.prod(f[first + 1:second])))
 
 
 def spike_timing_batch(n: int, length: int, delay: int, rng) -> tuple[np.ndarray, np.ndarray]:
