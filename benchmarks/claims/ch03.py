@@ -84,8 +84,8 @@ def _timing(peephole: bool, what: str):
 
 
 def _t20_ratio(seed: int) -> float:
-    rnn = _adding("rnn", 20, seed, steps=1500)
-    lstm = _adding("lstm", 20, seed, steps=1500)
+    rnn = _adding("rnn", 20, seed)
+    lstm = _adding("lstm", 20, seed)
     return rnn.steps / lstm.steps if rnn.solved and lstm.solved else 0.0
 
 
@@ -136,10 +136,10 @@ CLAIMS = [
           550, None, "<=", _timing(False, "steps"), fmt="{:.0f}"),
     Claim("03b.timing_steps_peephole", "peephole LSTM on the timing task: steps", NB,
           500, None, "<=", _timing(True, "steps"), fmt="{:.0f}"),
-    Claim("sol03.rnn_T20_val_mse", "tanh RNN solves T = 20 within 1500 steps (val MSE)", SOL,
-          0.0095, 0.01, "<=", _val_mse("rnn", 20, steps=1500)),
-    Claim("sol03.lstm_T20_val_mse", "LSTM solves T = 20 within 1500 steps (val MSE)", SOL,
-          0.0050, 0.01, "<=", _val_mse("lstm", 20, steps=1500)),
+    Claim("sol03.rnn_T20_val_mse", "tanh RNN solves T = 20 within 3000 steps (val MSE)", SOL,
+          0.0095, 0.01, "<=", _val_mse("rnn", 20)),
+    Claim("sol03.lstm_T20_val_mse", "LSTM solves T = 20 within 3000 steps (val MSE)", SOL,
+          0.0050, 0.01, "<=", _val_mse("lstm", 20)),
     Claim("sol03.rnn_over_lstm_steps_T20", "T = 20: RNN steps / LSTM steps to the target", SOL,
-          950 / 350, 1.0, ">=", _t20_ratio, fmt="{:.2f}"),
+          950 / 350, 2.0, ">=", _t20_ratio, fmt="{:.2f}"),
 ]
