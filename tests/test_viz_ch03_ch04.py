@@ -139,3 +139,14 @@ def test_negate_update_gate_rejects_wrong_sizes():
     out = ch04.negate_update_gate(params, 4)
     assert (out["weight_hh"][4:8] == -1).all() and (out["weight_hh"][:4] == 1).all()
     assert (params["weight_hh"] == 1).all()                # the input is not modified
+
+
+def test_gate_explorer_draws_outside_the_inline_backend(lstm_and_input):
+    """The explorer used to call plt.show(fig), which only the inline backend accepts."""
+    pytest.importorskip("ipywidgets")
+    from rnnlab.data import adding_problem
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(2, 4)
+    box = ch03.gate_explorer(lstm.state_dict(), adding_problem(2, 12, rng=0))
+    assert type(box).__name__ == "VBox" and len(box.children) == 2

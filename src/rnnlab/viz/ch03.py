@@ -573,6 +573,7 @@ def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None
     :func:`gate_heatmap_figure`)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     n = batch.x.shape[1]
     out = widgets.Output()
@@ -586,7 +587,8 @@ def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None
             out.clear_output(wait=True)
             fig = gate_heatmap_figure(trace, x, units=units, markers=x[:, 1],
                                       title=f"sequence {idx}: target {float(batch.y[idx, 0]):.3f}")
-            plt.show(fig)
+            display(fig)
+            plt.close(fig)
 
     slider.observe(draw, names="value")
     draw()
