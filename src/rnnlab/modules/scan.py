@@ -105,9 +105,10 @@ def linear_scan(a: Tensor, b: Tensor, h0: Tensor | None = None, mode: str = "sca
     if mode == "scan":
         return LinearScan.apply(a, b, h0, False)
     if mode == "loop":
+        # unbind, not a[t]: the backward of indexing would build a full-size gradient per step
         out, h = [], h0
-        for t in range(a.shape[0]):
-            h = a[t] * h + b[t]
+        for a_t, b_t in zip(a.unbind(0), b.unbind(0)):
+            h = a_t * h + b_t
             out.append(h)
         return torch.stack(out)
     raise ValueError(f"mode must be 'scan' or 'loop', got {mode!r}")
