@@ -14,10 +14,16 @@ Extra options: ``peephole=True`` (LSTM, LSTMCell; Gers & Schmidhuber 2000) and
 :func:`lstm_cell`, :func:`gru_cell`; a whole sequence runs in :mod:`rnnlab.modules.recurrence`,
 whose backward pass is backpropagation through time written out by hand (first derivatives only:
 for second derivatives use the cells, which are plain autograd).
+
+Attention (chapter 6e, :mod:`rnnlab.modules.attention`): ``DotAttention``, ``GeneralAttention``,
+``AdditiveAttention`` (batch first, with masks) and ``EncoderDecoder``, chapter 6's translator with
+or without attention, whose ``start``/``step`` plug into :mod:`rnnlab.train.decode`.
 """
 from __future__ import annotations
 
 from ._errors import InputError
+from .attention import (AdditiveAttention, DotAttention, EncoderDecoder, GeneralAttention,
+                        masked_softmax)
 from .cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
 from .layers import GRU, LSTM, RNN, RNNBase
 
@@ -33,4 +39,9 @@ __all__ = [
     "lstm_cell",
     "gru_cell",
     "InputError",
+    "DotAttention",
+    "GeneralAttention",
+    "AdditiveAttention",
+    "EncoderDecoder",
+    "masked_softmax",
 ]

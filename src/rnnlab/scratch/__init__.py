@@ -8,9 +8,15 @@ numpy only (this package never imports torch), names and shapes of ``torch.nn``:
 - layers :class:`RNN`, :class:`LSTM`, :class:`GRU` (``layers.py``): multi-layer, bidirectional,
   variable lengths, full BPTT, state dicts that move to and from ``torch.nn`` unchanged;
 - :func:`softmax`, :func:`softmax_cross_entropy` (``losses.py``);
+- one attention step over an encoder's states, dot, general or additive score, with masks:
+  :func:`attention_step` / :func:`attention_step_backward`, :func:`masked_softmax`
+  (``attention.py``, chapter 6e);
 - :func:`gradcheck`, :func:`numerical_gradient`, :func:`clip_grad_norm` (``gradcheck.py``).
 """
 from rnnlab.scratch._activations import relu, sigmoid, tanh
+from rnnlab.scratch.attention import (AttentionCache, AttentionGrads, attention_step,
+                                      attention_step_backward, masked_softmax,
+                                      masked_softmax_backward)
 from rnnlab.scratch.gradcheck import clip_grad_norm, gradcheck, numerical_gradient
 from rnnlab.scratch.gru import GRUCache, GRUGrads, gru_step, gru_step_backward
 from rnnlab.scratch.layers import GRU, LSTM, RNN
@@ -24,6 +30,8 @@ __all__ = [
     "lstm_step", "lstm_step_backward", "LSTMCache", "LSTMGrads",
     "gru_step", "gru_step_backward", "GRUCache", "GRUGrads",
     "softmax", "log_softmax", "softmax_cross_entropy",
+    "attention_step", "attention_step_backward", "AttentionCache", "AttentionGrads",
+    "masked_softmax", "masked_softmax_backward",
     "gradcheck", "numerical_gradient", "clip_grad_norm",
     "sigmoid", "tanh", "relu",
 ]
