@@ -39,6 +39,13 @@ def test_the_runners_train_decode_and_measure():
     np.testing.assert_array_equal(again.exact["dot"][0], result.exact["dot"][0])  # seeded
     fig = ch06e.length_figure(result, title="t")
     assert len(fig.axes[0].lines) == 2
+    third = ch06e.run_length_experiment({"plain": None, "dot": "dot"}, seeds=(2,), setup=TINY)
+    both = ch06e.LengthResult.concat([result, third])
+    assert both.seeds == (0, 1, 2) and both.exact["dot"].shape == (3, 3)
+    np.testing.assert_array_equal(both.exact["plain"][2], third.exact["plain"][0])
+    assert both.models["dot"] is result.models["dot"]
+    with pytest.raises(ValueError, match="same models"):
+        ch06e.LengthResult.concat([result, again])
 
 
 def test_attention_map_and_offsets():

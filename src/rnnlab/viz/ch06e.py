@@ -189,15 +189,30 @@ class LengthResult:
     seconds: dict[str, list[float]]
     models: dict[str, object]
 
+    @classmethod
+    def concat(cls, parts: Sequence["LengthResult"]) -> "LengthResult":
+        """One result from several runs over other seeds (same models, same bins); the models kept
+        are those of the first part."""
+        first = parts[0]
+        for part in parts[1:]:
+            if list(part.exact) != list(first.exact) or not np.array_equal(part.edges, first.edges):
+                raise ValueError("parts must hold the same models and the same length bins")
+        return cls(first.edges, tuple(s for p in parts for s in p.seeds),
+                   {n: np.concatenate([p.exact[n] for p in parts]) for n in first.exact},
+                   {n: [t for p in parts for t in p.seconds[n]] for n in first.exact},
+                   dict(first.models))
+
     def table(self) -> str:
-        """Mean exact match per bin and model, with the range over seeds, as aligned text."""
+        """Mean exact match per bin and model, with the range over seeds (when there are several),
+        as aligned text."""
         names = list(self.exact)
         lines = [f"{'source length':<14}" + "".join(f"{n:>22}" for n in names)]
         for b, (lo, hi) in enumerate(zip(self.edges[:-1], self.edges[1:])):
             cells = []
             for n in names:
                 col = self.exact[n][:, b]
-                cells.append(f"{col.mean():>8.0%} ({col.min():.0%}–{col.max():.0%})".rjust(22))
+                spread = f" ({col.min():.0%}–{col.max():.0%})" if len(col) > 1 else ""
+                cells.append(f"{col.mean():.0%}{spread}".rjust(22))
             lines.append(f"{f'{lo}–{hi - 1}':<14}" + "".join(cells))
         return "\n".join(lines)
 
