@@ -83,6 +83,9 @@ class Attention(nn.Module):
 
     def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
                 mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(context, weights)``: (B, d_v) and (B, S) for a query (B, d_q), or (B, U, d_v) and
+        (B, U, S) for (B, U, d_q); ``keys`` (B, S, d_k), ``values`` (B, S, d_v) (default: the
+        keys), ``mask`` (B, S) bool, True where a position may be attended to."""
         values = keys if values is None else values
         self._check(query, keys, values, mask)
         return self.attend(query, self.prepare_keys(keys), values, mask)
