@@ -7,14 +7,24 @@ Measures forward and forward+backward time of RNN, LSTM and GRU layers (batch 32
 ``rnnlab.scratch`` (numpy, hand-written BPTT). torch and numpy run single-threaded. Each case is
 warmed up, then the candidates are timed *interleaved* (one run of each, round after round) so
 that a burst of load from other processes hits all of them alike; the report gives the median and
-the best run. Then time against sequence length T and hidden size H for ``rnnlab.modules.LSTM``
-and ``torch.nn.LSTM``, with the time of the matmuls alone (the "GEMM floor").
+the best run. CPU runs are timed in CPU time (``time.process_time``: the time the process ran on
+a core), so that time spent waiting while other processes use the core is not counted on a
+shared machine; GPU runs in wall time. Then time against sequence length T and hidden size H
+for ``rnnlab.modules.LSTM`` and ``torch.nn.LSTM``, with the time of the matmuls alone (the
+"GEMM floor").
+
+Ratios depend on the CPU: numpy, OpenBLAS, oneDNN and torch each pick kernels for the vector
+instructions they find (AVX2, AVX-512, ...). The report names the CPU and its extensions, and
+repeats the LSTM targets with the AVX2 kernels forced (``tests/cpu_profile.py avx2``), i.e. as
+numpy and torch would run on a CPU without AVX-512. It also splits ``rnnlab.scratch.LSTM``'s
+float32 forward+backward into its parts.
 
 Usage (from the repository root)::
 
     python benchmarks/bench_rnn.py             # full run: benchmarks/REPORT.md, benchmarks/scaling.png
     python benchmarks/bench_rnn.py --quick     # smoke run in seconds, written to a temporary folder
     python benchmarks/bench_rnn.py --out DIR --repeats 21
+    python benchmarks/bench_rnn.py --targets-only  # only the LSTM target ratios, printed as JSON
 
 Timings are never part of the tests.
 """
@@ -27,10 +37,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECL
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -47,6 +59,7 @@ except ImportError:  # pragma: no cover
     rs = None
 
 HERE = pathlib.Path(__file__).resolve().parent
+CPU_PROFILE = HERE.parent / "tests" / "cpu_profile.py"  # runs a command with other CPU kernels
 MODES = ("LSTM", "GRU", "RNN")
 IMPLS = ("torch.nn", "rnnlab.modules", "rnnlab.scratch")
 TARGETS = {"rnnlab.scratch": 1.5, "rnnlab.modules": 2.0}  # LSTM f+b / torch.nn.LSTM f+b (COURSE.md 6)
@@ -121,8 +134,128 @@ def gemm_floor_case(size: Size, dtype):
     return run
 
 
+def scratch_breakdown(size: Size, repeats: int, warmup: int) -> dict:
+    """Median seconds of the parts of rnnlab.scratch.LSTM's float32 forward+backward.
+
+    The parts are timed alone, on the same data: the input projection, the forward time loop,
+    the backward time loop, and the whole layer; then only the matmuls of those parts (the
+    numpy "GEMM floor": the per-step products, the weight and input gradients).
+    """
+    from rnnlab.scratch import lstm as lstm_loops
+
+    T, B, I, H = size.T, size.B, size.I, size.H
+    dtype = np.float32
+    layer = rs.LSTM(I, H, dtype=dtype, seed=0)
+    x = np.random.default_rng(0).standard_normal((T, B, I)).astype(dtype)
+    p = layer._dir_params(0, 0)
+    x2d = x.reshape(T * B, I)
+    h0 = np.zeros((B, H), dtype=dtype)
+    xproj = layer._project(x2d, p, T, B)
+    work = xproj.copy()
+    cache = lstm_loops.forward_sequence(work, h0, h0, p["weight_hh"], None, None)
+    d_hs = np.ones((T, B, H), dtype=dtype)
+    da = lstm_loops.backward_sequence(d_hs, h0, h0, cache, p["weight_hh"], None, None)[0]
+    flat = da.reshape(4, T * B, H)
+    w_step = np.ascontiguousarray(p["weight_hh"].reshape(4, H, H).transpose(0, 2, 1))
+    rec = np.empty((4, B, H), dtype=dtype)
+    w_ih = p["weight_ih"].reshape(4, H, I)
+
+    def forward_loop():
+        np.copyto(work, xproj)  # the loop overwrites its input (timed separately, subtracted)
+        lstm_loops.forward_sequence(work, h0, h0, p["weight_hh"], None, None)
+
+    def layer_fb():
+        out, _ = layer.forward(x)
+        layer.backward(np.ones_like(out))
+
+    def step_matmuls():
+        for t in range(T):
+            np.matmul(cache.hs[t], w_step, out=rec)
+        for t in range(T):
+            np.matmul(da[:, t], w_step, out=rec)
+
+    def gradient_matmuls():
+        np.matmul(flat.transpose(0, 2, 1), cache.hs[:-1].reshape(T * B, H))  # dW_hh
+        np.matmul(flat.transpose(0, 2, 1), x2d)  # dW_ih
+        np.matmul(flat, w_ih).sum(axis=0)  # dL/dx
+
+    cases = {
+        "input projection (one matmul, bias included)": lambda: layer._project(x2d, p, T, B),
+        "copy of the projection": lambda: np.copyto(work, xproj),
+        "forward time loop": forward_loop,
+        "backward time loop (with dW_hh)": lambda: lstm_loops.backward_sequence(
+            d_hs, h0, h0, cache, p["weight_hh"], None, None),
+        "whole layer, forward+backward": layer_fb,
+        "per-step matmuls alone (forward and backward)": step_matmuls,
+        "dW_hh, dW_ih, dL/dx matmuls alone": gradient_matmuls,
+    }
+    res = {k: v[0] for k, v in measure(cases, repeats, warmup).items()}
+    res["forward time loop"] -= res.pop("copy of the projection")
+    return res, layout_choices(size, dtype)
+
+
+def layout_choices(size: Size, dtype, calls: int = 200) -> dict:
+    """Microseconds per call of one step's recurrent product and one element-wise product, in
+    the (batch, 4H) layout with a transposed weight view and in the gate-major layout."""
+    B, H = size.B, size.H
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((B, H)).astype(dtype)
+    w_hh = rng.standard_normal((4 * H, H)).astype(dtype)
+    w_blocks = np.ascontiguousarray(w_hh.reshape(4, H, H).transpose(0, 2, 1))
+    wide, blocks = np.empty((B, 4 * H), dtype=dtype), np.empty((4, B, H), dtype=dtype)
+    out = np.empty((B, H), dtype=dtype)
+
+    cases = {
+        "h @ W_hh.T, W_hh.T a transposed view: (batch, H) @ (H, 4H)":
+            lambda: np.matmul(h, w_hh.T, out=wide),
+        "gate-major: 4 x (batch, H) @ (H, H) in one np.matmul call":
+            lambda: np.matmul(h, w_blocks, out=blocks),
+        "f * c_prev, f a strided (batch, H) quarter of (batch, 4H)":
+            lambda: np.multiply(wide[:, H : 2 * H], wide[:, 2 * H : 3 * H], out=out),
+        "f * c_prev, f a contiguous (batch, H) block": lambda: np.multiply(blocks[1], h, out=out),
+    }
+    repeated = {k: (lambda f=f: [f() for _ in range(calls)]) for k, f in cases.items()}
+    return {k: v[0] / calls for k, v in measure(repeated, 7, 1).items()}
+
+
+def targets_only(size: Size, dtypes, repeats: int, warmup: int) -> dict:
+    """LSTM forward+backward ratios of both implementations to torch.nn, per dtype."""
+    out = {}
+    for dtype in dtypes:
+        cases = {"torch.nn": torch_case(torch.nn, "LSTM", size, dtype)[1],
+                 "rnnlab.modules": torch_case(rm, "LSTM", size, dtype)[1]}
+        if rs is not None:
+            cases["rnnlab.scratch"] = scratch_case("LSTM", size, dtype_np(dtype))[1]
+        times = measure(cases, repeats, warmup)
+        ref = times["torch.nn"][0]
+        out[dtype_name(dtype)] = {k: v[0] / ref for k, v in times.items() if k != "torch.nn"}
+        out[dtype_name(dtype)]["torch.nn ms"] = ref * 1e3
+    return out
+
+
+def other_kernels(profile: str, args, log) -> dict | None:
+    """The LSTM targets again in a child process with the kernels of ``profile`` forced."""
+    if not CPU_PROFILE.exists() or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    cmd = [sys.executable, str(CPU_PROFILE), profile, sys.executable, str(pathlib.Path(__file__)),
+           "--targets-only", "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+    if args.quick:
+        cmd.append("--quick")
+    log(f"LSTM targets with the {profile} kernels")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        log(done.stderr[-2000:])
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(cases: dict, repeats: int, warmup: int, sync=None) -> dict:
-    """Median and best seconds per case; cases timed interleaved, round after round."""
+    """Median and best seconds per case; cases timed interleaved, round after round.
+
+    CPU time of this process (all its threads; torch and BLAS run one each here), or wall time
+    with ``sync`` (GPU: the time is spent on the device).
+    """
+    clock = time.perf_counter if sync else time.process_time
     for f in cases.values():
         for _ in range(warmup):
             f()
@@ -131,11 +264,11 @@ def measure(cases: dict, repeats: int, warmup: int, sync=None) -> dict:
         for name, f in cases.items():
             if sync:
                 sync()
-            t0 = time.perf_counter()
+            t0 = clock()
             f()
             if sync:
                 sync()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(clock() - t0)
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
@@ -199,15 +332,60 @@ def dtype_np(dtype):
     return np.float32 if dtype == torch.float32 else np.float64
 
 
+_EXTENSIONS = (  # /proc/cpuinfo flag -> name, in the order they are listed
+    ("sse4_2", "SSE4.2"), ("avx", "AVX"), ("avx2", "AVX2"), ("fma", "FMA"),
+    ("avx512f", "AVX-512F"), ("avx512bw", "AVX-512BW"), ("avx512vl", "AVX-512VL"),
+    ("avx512_vnni", "AVX-512 VNNI"), ("avx512_bf16", "AVX-512 BF16"), ("amx_tile", "AMX"),
+)
+
+
+def cpu_extensions(flags: set) -> str:
+    found = [name for flag, name in _EXTENSIONS if flag in flags]
+    if not found:
+        return "unknown"
+    has_512 = any(f.startswith("avx512") for f in flags)
+    return ", ".join(found) + (" (has AVX-512)" if has_512 else " (no AVX-512)")
+
+
+def kernels() -> str:
+    """Which code paths the libraries picked on this machine (they follow the CPU, or a profile)."""
+    parts = []
+    try:
+        from numpy._core import _multiarray_umath as umath
+
+        active = [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
+        parts.append(f"numpy SIMD up to {active[-1] if active else umath.__cpu_baseline__[-1]}")
+    except Exception:  # noqa: BLE001 - numpy internals moved
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+
+        for lib in threadpool_info():
+            if lib.get("internal_api") == "openblas":
+                parts.append(f"OpenBLAS core {lib.get('architecture')}")
+    except ImportError:
+        pass
+    try:
+        parts.append(f"torch ATen {torch.backends.cpu.get_cpu_capability()}")
+    except AttributeError:
+        pass
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    parts.append(f"oneDNN {'up to ' + isa if isa else 'best for the CPU'}")
+    return ", ".join(parts)
+
+
 def machine() -> dict:
-    cpu = platform.processor() or "unknown"
+    fields: dict = {}
     try:
         for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())  # the first processor's values
     except OSError:
         pass
+    flags = set(fields.get("flags", "").split())
+    cpu = fields.get("model name") or platform.processor() or "unknown"
+    if "cpu family" in fields and "model" in fields:
+        cpu += f" (family {fields['cpu family']}, model {fields['model']})"
     config = torch.__config__.show()
     torch_blas = []
     for pattern, name in ((r"Math Kernel Library Version ([\w.]+)", "MKL"),
@@ -222,6 +400,8 @@ def machine() -> dict:
         np_blas = "unknown"
     return {
         "CPU": cpu,
+        "vector extensions": cpu_extensions(flags),
+        "kernels picked": kernels(),
         "logical cores": str(os.cpu_count()),
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
@@ -323,7 +503,89 @@ def plot_scaling(scal, size: Size, path: pathlib.Path) -> str:
     return f"{share[0]:.0%} → {share[-1]:.0%}"
 
 
-def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed, args):
+def kernel_section(results, dtypes, avx2) -> list[str]:
+    """The LSTM targets with this machine's kernels and with the AVX2 kernels forced."""
+    lines = [
+        "## Ratios differ by CPU",
+        "",
+        "numpy, OpenBLAS, oneDNN and torch each choose kernels for the vector instructions of the "
+        "CPU they run on (see *kernels picked* under Machine), and each gains differently from "
+        "wider vectors, so the same code has other ratios on another CPU: the ratios in this "
+        "report hold for this CPU only. The table repeats the LSTM targets in a child process "
+        "that forces the AVX2 code paths of every library (`tests/cpu_profile.py avx2`), as on a "
+        "CPU without AVX-512, on this same machine.",
+        "",
+    ]
+    if avx2 is None:
+        return lines + ["(Not run: the AVX2 profile needs an x86-64 CPU and "
+                        "`tests/cpu_profile.py`.)", ""]
+    lines += [
+        "| LSTM f+b / torch.nn.LSTM f+b | dtype | this CPU's kernels | AVX2 kernels | target |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for impl, limit in TARGETS.items():
+        for dt in dtypes:
+            key = (dt, "LSTM", impl, "fb")
+            if key not in results or impl not in avx2["ratios"].get(dt, {}):
+                continue
+            native = results[key][0] / results[(dt, "LSTM", "torch.nn", "fb")][0]
+            lines.append(f"| `{impl}` | {dt} | {fmt_ratio(native)} | "
+                         f"{fmt_ratio(avx2['ratios'][dt][impl])} | {limit}x |")
+    lines += ["", f"Kernels picked in the AVX2 run: {avx2['kernels']}."]
+    key = (dtypes[0], "LSTM", "rnnlab.scratch", "fb")
+    if key in results and "rnnlab.scratch" in avx2["ratios"].get(dtypes[0], {}):
+        native = results[key][0] / results[(dtypes[0], "LSTM", "torch.nn", "fb")][0]
+        other = avx2["ratios"][dtypes[0]]["rnnlab.scratch"]
+        lines[-1] += (
+            f" With them, `rnnlab.scratch.LSTM` in {dtypes[0]} takes {fmt_ratio(other)} "
+            f"`torch.nn.LSTM`'s time instead of {fmt_ratio(native)}; `torch.nn.LSTM` itself "
+            f"takes {avx2['ratios'][dtypes[0]]['torch.nn ms']:.1f} ms instead of "
+            f"{results[(dtypes[0], 'LSTM', 'torch.nn', 'fb')][0] * 1e3:.1f} ms."
+        )
+    return lines + [""]
+
+
+def breakdown_section(breakdown) -> list[str]:
+    if not breakdown:
+        return []
+    parts, layouts = breakdown
+    total = parts["whole layer, forward+backward"]
+    gemm = (parts["per-step matmuls alone (forward and backward)"]
+            + parts["dW_hh, dW_ih, dL/dx matmuls alone"]
+            + parts["input projection (one matmul, bias included)"])
+    lines = [
+        "## Where `rnnlab.scratch.LSTM`'s time goes",
+        "",
+        "float32, the sizes above, median ms of each part timed alone (so the parts do not add "
+        "up exactly to the whole). The time loops run in Python, one step after another; the "
+        "matmul rows time only numpy's matrix products of the same shapes, without the "
+        "element-wise work around them.",
+        "",
+        "| part | ms | share of the whole f+b |",
+        "|---|---:|---:|",
+    ]
+    for name, sec in parts.items():
+        lines.append(f"| {name} | {fmt_ms(sec)} | {sec / total:.0%} |")
+    lines += [
+        "",
+        f"The matrix products alone take {fmt_ms(gemm)} ms, {gemm / total:.0%} of the layer's "
+        f"{fmt_ms(total)} ms; the rest is the element-wise work of the gates (sigmoid, tanh, "
+        "products) and the per-step cost of calling numpy from Python.",
+        "",
+        "Why the loops keep the gates gate-major, (gates, T, batch, H), rather than as a "
+        "(T, batch, 4H) array: one step's operations in both layouts, float32, median "
+        "microseconds per call on this machine.",
+        "",
+        "| one step's operation | µs per call |",
+        "|---|---:|",
+        *[f"| {name} | {sec * 1e6:.1f} |" for name, sec in layouts.items()],
+        "",
+    ]
+    return lines
+
+
+def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed, args,
+                 parts=None, avx2=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     share = plot_scaling(scal, size, out_dir / "scaling.png")
     Ts, Hs = sorted(scal["T"]), sorted(scal["H"])
@@ -338,9 +600,11 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         noise = (
             "> **Noise warning.** These timings were taken on a shared machine: other processes "
             f"used the same {cores} cores while it ran (load average {load[0]:.1f} at the start, "
-            f"{load[1]:.1f} at the end). Absolute times are inflated and noisy; ratios are measured "
-            "interleaved so that the load falls on every candidate alike, but they are noisy too. "
-            "Rerun `python benchmarks/bench_rnn.py` on an idle machine for trustworthy numbers."
+            f"{load[1]:.1f} at the end). CPU time leaves out the time spent waiting for a core, "
+            "but the other processes still share the caches and the memory bandwidth, so times "
+            "are inflated and noisy; ratios are measured interleaved so that the load falls on "
+            "every candidate alike, but they are noisy too. Rerun "
+            "`python benchmarks/bench_rnn.py` on an idle machine for trustworthy numbers."
         )
     target_lines, verdicts = targets(results, dtypes)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -350,7 +614,8 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         f"Generated by `python benchmarks/bench_rnn.py{' --quick' if args.quick else ''}` on {now} "
         f"in {elapsed:.0f} s. Layer: batch {size.B}, {size.T} steps, {size.I} inputs, {size.H} "
         f"hidden, one layer, one direction. Each number is the median (and best) of {args.repeats} "
-        f"interleaved runs after {args.warmup} warm-up runs; ratios are implementation time / "
+        f"interleaved runs after {args.warmup} warm-up runs, in CPU time (`time.process_time`; "
+        "GPU runs: wall time); ratios are implementation time / "
         "`torch.nn` time in the same dtype (lower is better, 1.00x = as fast as torch.nn).",
         "",
         noise,
@@ -367,6 +632,8 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         "",
         *table(results, dtypes, IMPLS),
         "",
+        *kernel_section(results, dtypes, avx2),
+        *breakdown_section(parts),
     ]
     if cuda:
         lines += [
@@ -437,7 +704,11 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         "in one matmul after it). Each op costs a few microseconds of dispatch on top of its "
         "arithmetic, which is why small layers are relatively slower than large ones.",
         "- `rnnlab.scratch` is numpy: the same structure, with numpy's BLAS and without torch's "
-        "fused kernels.",
+        "fused kernels. Its fast loops keep the gates *gate-major*: the input projection of all "
+        "steps is a (gates, T, batch, H) array, so each gate of a step is one contiguous "
+        "(batch, H) block, and the recurrent product is one (batch, H) @ (H, H) product per gate "
+        "in a single `np.matmul` call (the table in the previous section compares both layouts "
+        "on this machine).",
         "",
         "## Machine",
         "",
@@ -445,7 +716,7 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in info.items()],
         "",
-        "Regenerate: `python benchmarks/bench_rnn.py` (under a minute on an idle 2-core machine); "
+        f"Regenerate: `python benchmarks/bench_rnn.py` (this run took {elapsed:.0f} s); "
         "`--quick` for a smoke run.",
         "",
     ]
@@ -461,6 +732,8 @@ def main(argv=None) -> int:
                              "temporary folder with --quick)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs per case first")
+    parser.add_argument("--targets-only", action="store_true",
+                        help="only the LSTM f+b ratios to torch.nn, printed as one line of JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
@@ -479,18 +752,25 @@ def main(argv=None) -> int:
         out_dir = args.out or HERE
     dtypes = (torch.float32, torch.float64)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    if args.targets_only:
+        result = targets_only(size, dtypes, args.repeats, args.warmup)
+        print(json.dumps({"kernels": kernels(), "ratios": result}))
+        return 0
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     t0 = time.perf_counter()
     log(f"main table (batch {size.B}, T={size.T}, I={size.I}, H={size.H}), {args.repeats} repeats")
     results = main_table(size, dtypes, args.repeats, args.warmup, log)
+    log("scratch.LSTM breakdown")
+    parts = scratch_breakdown(size, args.repeats, args.warmup) if rs is not None else None
     log("scaling")
     scal = scaling(size, Ts, Hs, max(3, args.repeats // 2), 1, log)
+    avx2 = other_kernels("avx2", args, log)
     cuda = cuda_table(size, args.repeats, args.warmup) if torch.cuda.is_available() else None
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     info = machine()
     names = [dtype_name(d) for d in dtypes]
     verdicts = write_report(out_dir, size, names, results, scal, cuda, info, (load0, load1),
-                            time.perf_counter() - t0, args)
+                            time.perf_counter() - t0, args, parts, avx2)
     print("\n".join(table(results, names, IMPLS)))
     for (impl, dt), ok in verdicts.items():
         print(f"target {impl}.LSTM <= {TARGETS[impl]}x torch.nn.LSTM ({dt}): {'met' if ok else 'NOT met'}")

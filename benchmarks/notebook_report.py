@@ -45,10 +45,13 @@ def run(select: str | None, workers: int) -> list[tuple[str, float, str]]:
                "-p", "no:randomly", "-p", "no:cacheprovider", f"--junitxml={xml}"]
         if workers > 1:
             cmd += ["-n", str(workers)]
-        subprocess.run(cmd, cwd=ROOT, check=False)
+        # The report times the native run only (the suite also re-runs every notebook under another
+        # CPU kernel profile, tests/cpu_profile.py).
+        env = dict(os.environ, RNNLAB_NOTEBOOK_PROFILES="native")
+        subprocess.run(cmd, cwd=ROOT, check=False, env=env)
         rows = []
         for case in ET.parse(xml).getroot().iter("testcase"):
-            match = re.search(r"\[(.+\.ipynb)\]", case.get("name", ""))
+            match = re.search(r"\[(?:native-)?(.+\.ipynb)\]", case.get("name", ""))
             if not match:
                 continue
             failed = case.find("failure") is not None or case.find("error") is not None

@@ -1,13 +1,17 @@
-"""The HTML book: it builds from clean with warnings as errors, every page of the toc is there, and
-no page loads a script, stylesheet, font or image from outside the site (it works offline).
+"""The HTML book: it builds from clean with warnings as errors, every page of the toc is there, no
+page loads a script, stylesheet, font or image from outside the site (it works offline), and no page
+links to a repository or launch service unless _config.yml names the course's repository.
 
 The build itself is the fixture ``book_build`` (tests/conftest.py), done once per pytest run and shared
 with the browser test."""
 from __future__ import annotations
 
+import importlib.util
 import re
 from html.parser import HTMLParser
+
 import pytest
+import yaml
 
 from conftest import ROOT, toc_pages
 
@@ -119,3 +123,84 @@ def test_math_and_widget_scripts_are_served_locally(book_build):
     setup = (book_build.html / "book" / "setup.html").read_text(encoding="utf-8")
     assert 'src="../_static/vendor/mathjax/tex-chtml-full.js' in setup
     assert 'src="../_static/vendor/html-manager/embed-amd.js' in setup
+
+
+# Links that only a configured repository may produce: the placeholder the book once shipped with,
+# and sphinx-book-theme's header buttons that point at the repository (the repository button, the
+# source menu) or launch a notebook from it (the rocket menu: Binder, Colab, JupyterHub).
+PLACEHOLDER = "your-org"
+REPOSITORY_BUTTON_CLASSES = {"btn-source-repository-button", "dropdown-source-buttons",
+                             "dropdown-launch-buttons"}
+LAUNCH_HOSTS = ("mybinder.org", "colab.research.google.com")
+
+
+class _LinkScanner(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+        self.buttons: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "a" and "href" in attributes:
+            self.hrefs.append(attributes["href"])
+            if any(host in attributes["href"] for host in LAUNCH_HOSTS):
+                self.buttons.append(f"<a href={attributes['href']!r}>")
+        classes = set(attributes.get("class", "").split()) & REPOSITORY_BUTTON_CLASSES
+        self.buttons += [f"<{tag} class={name!r}>" for name in sorted(classes)]
+
+
+def _configured_repository() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return str((config.get("repository") or {}).get("url") or "").strip()
+
+
+def test_no_page_links_to_a_placeholder_or_unconfigured_repository(book_build):
+    html_files = sorted(book_build.html.rglob("*.html"))
+    assert html_files, "no HTML was built"
+    repository = _configured_repository()
+    problems = []
+    for path in html_files:
+        scanner = _LinkScanner()
+        scanner.feed(path.read_text(encoding="utf-8"))
+        name = path.relative_to(book_build.html)
+        problems += [f"{name}: links to {href}" for href in scanner.hrefs if PLACEHOLDER in href]
+        if not repository:
+            problems += [f"{name}: {button}, but repository.url in _config.yml is empty"
+                         for button in scanner.buttons]
+    assert not problems, "\n".join(problems[:50])
+
+
+def _repository_links():
+    spec = importlib.util.spec_from_file_location(
+        "repository_links", ROOT / "book" / "assets" / "ext" / "repository_links.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LAUNCH = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org",
+          "colab_url": "https://colab.research.google.com"}
+
+
+def test_without_a_repository_url_there_are_no_repository_or_launch_buttons():
+    for url in ("", None, "   "):
+        options = _repository_links().repository_buttons(
+            {"repository_url": url, "launch_buttons": LAUNCH, "use_download_button": True})
+        assert options["use_repository_button"] is False
+        assert "launch_buttons" not in options
+        assert options["use_download_button"] is True  # the download menu links into the site
+
+
+def test_a_repository_url_turns_the_repository_and_launch_buttons_on():
+    theme = {"repository_url": "https://github.com/example/rnnlab", "launch_buttons": LAUNCH}
+    options = _repository_links().repository_buttons(theme)
+    assert options["use_repository_button"] is True
+    assert options["launch_buttons"] == LAUNCH
+    assert options["repository_url"] == "https://github.com/example/rnnlab"
+    assert theme == {"repository_url": "https://github.com/example/rnnlab", "launch_buttons": LAUNCH}
+
+
+def test_a_repository_url_that_is_not_https_is_refused():
+    with pytest.raises(ValueError, match="repository.url"):
+        _repository_links().repository_buttons({"repository_url": "github.com/example/rnnlab"})

@@ -70,6 +70,24 @@ def out_dV_transposed(h, V, c, y):
     return loss, np.einsum("tnh,tnk->hk", h, d), dc, dh
 
 
+def out_unstable_softmax(h, V, c, y):
+    """Written as the textbook formula: exp(s) / sum exp(s), no shift by the maximum."""
+    s = h @ V.T + c
+    e = np.exp(s)
+    p = e / e.sum(axis=-1, keepdims=True)
+    onehot = _onehot(y, V.shape[0])
+    loss = -(np.log(p) * onehot).sum()
+    d = p - onehot
+    return float(loss), np.einsum("tnk,tnh->kh", d, h), d.sum(axis=(0, 1)), d @ V
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_output_grads_rejects_an_unstable_softmax(seed):
+    with np.errstate(all="ignore"):
+        assert_rejected("02.output_grads", out_unstable_softmax, "got nan", mistake="row maximum",
+                        seed=seed)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_output_grads_solution_passes(seed):
     assert check("02.output_grads", output_grads, seed=seed).passed
@@ -81,7 +99,7 @@ def test_output_grads_solution_passes(seed):
     (out_last_step, "last step only"),
     (out_without_target, "without subtracting"),
     (out_batch_mean, "averaged over the batch: this exercise sums"),
-    (out_dc_mean, "bias gradient dc averaged"),
+    (out_dc_mean, "bias gradient db_y averaged"),
     (out_dV_transposed, "dV transposed"),
 ])
 def test_output_grads_mutants(mutant, mistake, seed):
@@ -119,8 +137,9 @@ def rnn_backward(x, h0, weight_ih, weight_hh, bias, dh):
 
 
 def _bptt(x, h0, Wi, Wh, b, dh, *, dtanh, back, accumulate=lambda t, T: True, dWh=None,
-          db_reduce=np.sum):
-    """A second, loop-by-loop implementation with hooks where the mutants differ."""
+          db_reduce=np.sum, overwrite=False, h_in=lambda h, t: h[t], per_batch=1.0):
+    """A second, loop-by-loop implementation with hooks where the mutants differ
+    (``h[t]`` is h_{t-1}: ``h[0]`` is h0)."""
     T = len(x)
     a, h = [], [h0]
     for t in range(T):
@@ -131,12 +150,14 @@ def _bptt(x, h0, Wi, Wh, b, dh, *, dtanh, back, accumulate=lambda t, T: True, dW
     for t in range(T - 1, -1, -1):
         delta = (dh[t] + nxt) * dtanh(a[t], h[t + 1])
         dx[t] = delta @ Wi
-        if accumulate(t, T):
+        if overwrite:
+            dWi, dWh_, db = delta.T @ x[t], delta.T @ h_in(h, t), db_reduce(delta, axis=0)
+        elif accumulate(t, T):
             dWi += delta.T @ x[t]
-            dWh_ += (dWh or (lambda d, hp: d.T @ hp))(delta, h[t])
+            dWh_ += (dWh or (lambda d, hp: d.T @ hp))(delta, h_in(h, t))
             db += db_reduce(delta, axis=0)
         nxt = back(delta, Wh)
-    return dx, nxt, dWi, dWh_, db
+    return dx, nxt, dWi / per_batch, dWh_ / per_batch, db / per_batch
 
 
 def right_dtanh(a, h):
@@ -175,6 +196,22 @@ def bw_bias_mean(*args):
     return _bptt(*args, dtanh=right_dtanh, back=right_back, db_reduce=np.mean)
 
 
+def bw_overwrite(*args):  # dW = ... instead of dW += ... in the backward loop
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, overwrite=True)
+
+
+def bw_no_tanh_prime(*args):
+    return _bptt(*args, dtanh=lambda a, h: 1.0, back=right_back)
+
+
+def bw_h_t_for_h_prev(*args):  # delta_t^T h_t in dW_hh
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, h_in=lambda h, t: h[t + 1])
+
+
+def bw_batch_mean(*args):
+    return _bptt(*args, dtanh=right_dtanh, back=right_back, per_batch=len(args[1]))
+
+
 def test_rnn_backward_solution_matches_autograd():
     rng = np.random.default_rng(0)
     for case in exercises()["02.rnn_backward"].cases(rng):
@@ -207,9 +244,24 @@ def test_rnn_backward_solution_passes(seed):
     (bw_last_step_only, "not summed over time"),
     (bw_dwhh_transposed, "dweight_hh transposed"),
     (bw_bias_mean, "bias gradient not summed over the batch"),
+    (bw_overwrite, "overwritten at every step"),
+    (bw_no_tanh_prime, "tanh' forgotten"),
+    (bw_h_t_for_h_prev, "h_t used where h_{t-1} belongs"),
+    (bw_batch_mean, "weight gradients averaged over the batch"),
 ])
 def test_rnn_backward_mutants(mutant, mistake, seed):
     assert_rejected("02.rnn_backward", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rnn_backward_names_the_output_closest_to_the_cause(seed):
+    """A wrong delta shows first in dbias (the sum of delta), not in dx (first in return order);
+    the message says which outputs are right, which localises the error."""
+    result = assert_rejected("02.rnn_backward", bw_no_time, "output `dbias` differs",
+                             "no output matches", seed=seed)
+    assert "output `dx` differs" not in result.message
+    result = assert_rejected("02.rnn_backward", bw_h_t_for_h_prev, "output `dweight_hh` differs",
+                             "dbias, dweight_ih, dx, dh0 match", seed=seed)
 
 
 def test_rnn_backward_shape_and_dtype():
@@ -288,6 +340,43 @@ def tr_k_plus_one(x, h0, Wi, Wh, b, dh, k):
     return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k + 1)))
 
 
+def _student_loop(x, h0, Wi, Wh, b, dh, k, *, zero_before, test):
+    """How a student writes it: one backward loop, the carry zeroed by a test on t."""
+    T = len(x)
+    hs = [h0]
+    for t in range(T):
+        hs.append(np.tanh(x[t] @ Wi.T + hs[-1] @ Wh.T + b))
+    dWi, dWh, db = 0 * Wi, 0 * Wh, 0 * b
+    carry = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        if zero_before and test(t):
+            carry = np.zeros_like(carry)
+        delta = (dh[t] + carry) * (1 - hs[t + 1] ** 2)
+        dWi, dWh, db = dWi + delta.T @ x[t], dWh + delta.T @ hs[t], db + delta.sum(0)
+        carry = delta @ Wh
+        if not zero_before and test(t):
+            carry = np.zeros_like(carry)
+    return dWi, dWh, db
+
+
+def tr_student(x, h0, Wi, Wh, b, dh, k):
+    return _student_loop(x, h0, Wi, Wh, b, dh, k, zero_before=False, test=lambda t: t % k == 0)
+
+
+def tr_zeroed_late(x, h0, Wi, Wh, b, dh, k):  # the test placed before the step's delta
+    return _student_loop(x, h0, Wi, Wh, b, dh, k, zero_before=True, test=lambda t: t % k == 0)
+
+
+def tr_zeroed_early(x, h0, Wi, Wh, b, dh, k):
+    return _student_loop(x, h0, Wi, Wh, b, dh, k, zero_before=False,
+                         test=lambda t: (t + 1) % k == 0)
+
+
+def tr_no_tanh_prime(x, h0, Wi, Wh, b, dh, k):
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)),
+                    dtanh=lambda a, h: 1.0)
+
+
 def tr_preactivation(x, h0, Wi, Wh, b, dh, k):
     return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)),
                     dtanh=lambda a, h: 1 - a * a)
@@ -307,6 +396,7 @@ def test_truncated_reference_matches_autograd():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_truncated_solution_passes(seed):
     assert check("02.truncated_bptt_grads", truncated_bptt_grads, seed=seed).passed
+    assert check("02.truncated_bptt_grads", tr_student, seed=seed).passed
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -317,9 +407,29 @@ def test_truncated_solution_passes(seed):
     (tr_last_chunk, "only the last chunk"),
     (tr_k_plus_one, "off by one"),
     (tr_preactivation, "pre-activation"),
+    (tr_zeroed_late, "zeroed one step late"),
+    (tr_zeroed_early, "zeroed one step early"),
+    (tr_no_tanh_prime, "tanh' forgotten"),
 ])
 def test_truncated_mutants(mutant, mistake, seed):
     assert_rejected("02.truncated_bptt_grads", mutant, "Likely mistake", mistake=mistake, seed=seed)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_truncated_off_by_ones_told_apart_on_every_seed(seed):
+    """With T = 13, k = 4 in case 1, chunks counted from the end and a carry zeroed one step late
+    gave the same gradients, and the off-by-one was named 'counted from the end'. Each of the
+    confusable mistakes now gets its own diagnosis, on the first wrong case and on every seed."""
+    named = {}
+    for mutant, mistake in ((tr_from_end, "counted from the end"),
+                            (tr_zeroed_late, "zeroed one step late"),
+                            (tr_zeroed_early, "zeroed one step early"),
+                            (tr_k_plus_one, "chunks have k + 1 steps")):
+        result = check("02.truncated_bptt_grads", mutant, seed=seed)
+        assert not result.passed and "on case 1 of" in result.message, result.message
+        assert result.mistake is not None and mistake in result.mistake, result.message
+        named[mistake] = result.mistake
+    assert len(set(named.values())) == 4
 
 
 def test_truncated_shape_and_dtype():
@@ -401,7 +511,16 @@ def test_clip_in_place_shape_and_dtype():
             g *= min(1.0, max_norm / (total + 1e-6))
         return grads, total
 
-    assert_rejected("02.clip_by_global_norm", in_place, "in place")
+    def shallow_copy(grads, max_norm):  # the copy of the dict still shares the arrays
+        grads = grads.copy()
+        return in_place(grads, max_norm)
+
+    for mutant in (in_place, shallow_copy):
+        for seed in range(5):
+            result = assert_rejected("02.clip_by_global_norm", mutant, "in place", "`g *= scale`",
+                                     "shallow", seed=seed)
+            assert result.mistake is None and "always rescaled" not in result.message
+            assert "grads = grads.copy()" not in result.message
     assert_rejected("02.clip_by_global_norm",
                     lambda g, m: ({k: v.astype(np.float32) for k, v in clip_by_global_norm(g, m)[0].items()},
                                   clip_by_global_norm(g, m)[1]), "float32")

@@ -171,6 +171,36 @@ def swt_greedy(logits, temperature, u):
     return p, np.argmax(logits, axis=1)
 
 
+def swt_cdf_less_than(logits, temperature, u):  # the first symbol with cdf >= u
+    p = torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy()
+    index = np.array([np.searchsorted(np.cumsum(row), x, side="left") for row, x in zip(p, u)])
+    return p, np.minimum(index, p.shape[1] - 1)
+
+
+def swt_loop_less_than(logits, temperature, u):  # counts cdf < u, written as a loop
+    z = logits / temperature
+    e = np.exp(z - z.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    index = []
+    for row, x in zip(p, u):
+        cdf, i = 0.0, 0
+        for i, q in enumerate(row):
+            cdf += q
+            if not cdf < x:
+                break
+        index.append(i)
+    return p, np.array(index)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("mutant", [swt_cdf_less_than, swt_loop_less_than])
+def test_temperature_ties_reject_cdf_less_than_u(mutant, seed):
+    """cdf < u (side='left') and cdf <= u differ only where u equals a value of the cdf: a case
+    with tied values makes the difference, and names it."""
+    assert_rejected("06.sample_with_temperature", mutant, "index", mistake="ties resolved",
+                    seed=seed)
+
+
 @pytest.mark.parametrize("mutant, mistake", [
     (swt_after_softmax, "softmax(logits) / T"),
     (swt_no_effect, "no effect"),
@@ -248,6 +278,19 @@ def beam_grows_finished(*a):
     return _beam(*a, score_of=lambda lp, L: lp / L, grow_finished=True)
 
 
+def beam_reversed_ties(logp, length, finished, step_logits, beam_size, eos):
+    """Ranks with an ascending sort read backwards: equal scores in reverse order."""
+    lsm = _lsm(step_logits, axis=1)
+    n, V = step_logits.shape
+    cand = logp[:, None] + lsm
+    L = np.repeat((length + 1)[:, None], V, axis=1)
+    for b in np.flatnonzero(finished):
+        cand[b], L[b] = -np.inf, length[b]
+        cand[b, eos] = logp[b]
+    order = np.argsort((cand / L).ravel())[::-1][:beam_size]
+    return order // V, order % V, cand.ravel()[order], L.ravel()[order]
+
+
 @pytest.mark.parametrize("mutant, mistake", [
     (beam_unnormalised, "not length-normalised"),
     (beam_probabilities, "not in log space"),
@@ -255,9 +298,17 @@ def beam_grows_finished(*a):
     (beam_axis0, "wrong axis"),
     (beam_extends_finished, "extended like live ones"),
     (beam_grows_finished, "length grows"),
+    (beam_reversed_ties, "ties in reverse order"),
 ])
 def test_beam_mutants(mutant, mistake):
     assert_rejected("06.beam_search_step", mutant, mistake=mistake)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_beam_reversed_ties_rejected_on_every_seed(seed):
+    result = assert_rejected("06.beam_search_step", beam_reversed_ties, "on case 2 of",
+                             mistake="ties in reverse order", seed=seed)
+    assert "parent" in result.message or "token" in result.message
 
 
 def test_beam_wrong_dtype_and_shape():

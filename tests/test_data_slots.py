@@ -5,9 +5,10 @@ import pytest
 from rnnlab.data import slots as S
 
 
-def test_seed_examples_are_generated_with_opposite_tags():
+def test_chapter1_examples_are_generated_with_opposite_tags():
     train, _ = S.make_slot_split(3000, 100)
     texts = {s.text: s for s in train}
+    assert S.CHAPTER1_EXAMPLES == ("arrive in beijing", "leave beijing")
     assert "arrive in beijing" in texts and "leave beijing" in texts
     assert texts["arrive in beijing"].tags[-1] == "B-to_city"
     assert texts["leave beijing"].tags[-1] == "B-from_city"
@@ -81,6 +82,19 @@ def test_slot_scores_by_hand():
     assert r.precision == r.recall == r.f1 == pytest.approx(0.5)
     with pytest.raises(ValueError):
         S.slot_scores(true, pred[:1])
+
+
+def test_slot_scores_by_type_by_hand():
+    true = [["B-to_city", "I-to_city", "O", "B-date"], ["B-date", "I-date", "B-time"]]
+    pred = [["B-from_city", "I-from_city", "O", "B-date"], ["B-date", "O", "B-time"]]
+    r = S.slot_scores_by_type(true, pred)
+    assert list(r) == list(S.SLOT_TYPES)
+    assert r["to_city"].recall == 0 and r["from_city"].precision == 0   # the wrong role
+    assert r["date"].precision == r["date"].recall == pytest.approx(1 / 2)   # one span cut short
+    assert r["time"].f1 == 1.0
+    # the types' true positives add up to the overall ones
+    overall = S.slot_scores(true, pred)
+    assert overall.precision == pytest.approx(2 / 4) and overall.recall == pytest.approx(2 / 4)
 
 
 def test_majority_baseline_is_mediocre_on_cities():

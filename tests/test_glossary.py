@@ -115,6 +115,19 @@ def test_every_glossary_entry_has_a_chinese_name():
                          f"{missing}")
 
 
+# The names 动手学深度学习 (the Chinese edition of Dive into Deep Learning) uses where they differ
+# from the common ones: a reader who learned the field from that book must find them.
+D2L_NAMES = {"dropout": "暂退法", "teacher forcing": "强制教学", "cell state": "记忆元",
+             "masking": "掩蔽"}
+
+
+def test_the_glossary_gives_the_names_of_the_chinese_edition_of_d2l():
+    entries = glossary_entries()
+    missing = [f"{term!r} without {name}" for term, name in D2L_NAMES.items()
+               if name not in entries.get(term, "")]
+    assert not missing, f"glossary entries that do not give d2l's Chinese name: {missing}"
+
+
 def test_linked_terms_follow_sphinx_matching():
     text = "A {term}`Hidden State`, {term}`gates <gate>` and {term}`the\nJacobian <Jacobian>`."
     assert linked_terms(text) == {"hidden state", "gate", "jacobian"}

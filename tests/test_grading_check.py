@@ -305,3 +305,22 @@ def test_serialize_refuses_forged_lengths_and_trees():
             decode(tree, [])
     with pytest.raises(WireError):
         unpack(b"\x00\x00")
+
+
+def test_check_prints_its_verdict_in_a_plain_script(tmp_path):
+    """Outside IPython nothing displays the returned result, so check() prints it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rnnlab
+
+    script = tmp_path / "work.py"
+    script.write_text("import numpy as np\nimport rnnlab.grading\n"
+                      "def rnn_step(x, h_prev, W_xh, W_hh, b):\n    return np.zeros(1)\n"
+                      "rnnlab.grading.check('01.rnn_step', rnn_step)\n")
+    src = str(Path(rnnlab.__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert "✗ 01.rnn_step error (0/2)" in out.stdout

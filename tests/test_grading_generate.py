@@ -123,3 +123,12 @@ def test_a_marker_error_writes_nothing(tmp_path):
     with pytest.raises(MarkerError, match="02_b.ipynb, cell 0"):
         build_exercises(solutions, exercises)
     assert not list(exercises.glob("*.ipynb")) if exercises.exists() else True
+
+
+def test_grader_skip_tag_carries_into_the_exercise_notebook():
+    from rnnlab.grading.generate import generate_notebook
+
+    sol = fx.notebook(fx.ADD_SOLUTION, ("code", "train_for_a_minute()", ["grader-skip"]))
+    ex = generate_notebook(sol, fx.NOTEBOOK)
+    tagged = [c for c in ex["cells"] if "grader-skip" in c.get("metadata", {}).get("tags", [])]
+    assert [c["source"] for c in tagged] == [["train_for_a_minute()"]]

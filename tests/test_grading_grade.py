@@ -128,6 +128,8 @@ def build(root: Path, kinds: list[str]) -> tuple[Path, Path, Path]:
         "raises": fx.notebook("def add_arrays(a, b):\n    n = len(a)\n    raise ValueError(f'bad {n}')",
                               "def scale(x, factor):\n    return x / 0 + {}"),
         "loops": fx.notebook(add_ok, scale_ok, "while True:\n    pass"),
+        "hangs": fx.notebook(add_ok, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                             "while True:\n    pass", scale_ok),
         "prints": fx.notebook("print('x' * 3_000_000)\nimport sys\nsys.stderr.write('y' * 10**6)",
                               add_ok, scale_ok),
         "memory": fx.notebook(MEMORY, scale_ok),
@@ -149,7 +151,7 @@ def build(root: Path, kinds: list[str]) -> tuple[Path, Path, Path]:
         (folder / fx.NOTEBOOK).write_text(text if isinstance(text, str) else fx.dumps(text))
     if "unknown_name" in kinds:
         (subs / "unknown_name").mkdir(parents=True)
-        (subs / "unknown_name" / "99_fixtures.ipynb").write_text(fx.dumps(sol))
+        (subs / "unknown_name" / "notes.ipynb").write_text(fx.dumps(sol))
     return subs, out, sentinel
 
 
@@ -162,7 +164,8 @@ EXPECTED = {
     "renamed": {"99.add_arrays": ("missing", "0"), "99.scale": ("passed", "1")},
     "wrong_shape_dtype": {"99.add_arrays": ("wrong", "0"), "99.scale": ("wrong", "0")},
     "raises": {"99.add_arrays": ("error", "0"), "99.scale": ("error", "0")},
-    "loops": {"99.add_arrays": ("timeout", "0"), "99.scale": ("timeout", "0")},
+    "loops": {"99.add_arrays": ("passed", "2"), "99.scale": ("passed", "1")},
+    "hangs": {"99.add_arrays": ("timeout", "0"), "99.scale": ("timeout", "0")},
     "prints": {"99.add_arrays": ("passed", "2"), "99.scale": ("passed", "1")},
     "memory": {"99.add_arrays": ("memory", "0"), "99.scale": ("passed", "1")},
     "forks": {"99.add_arrays": ("passed", "2"), "99.scale": ("passed", "1")},
@@ -171,13 +174,15 @@ EXPECTED = {
     "exits_early": {"99.add_arrays": ("crashed", "0"), "99.scale": ("crashed", "0")},
     "sys_exit": {"99.add_arrays": ("passed", "2"), "99.scale": ("passed", "1")},
     "magics": {"99.add_arrays": ("passed", "2"), "99.scale": ("passed", "1")},
-    "unknown_name": {"": ("unknown notebook", "0")},
+    "unknown_name": {"": ("unknown notebook", "0"), "99.add_arrays": ("missing", "0"),
+                     "99.scale": ("missing", "0")},
 }
 
 NAMESPACE_KINDS = list(EXPECTED)
 # without namespaces the child can touch the grader's files (no vandal here: a documented limit),
 # and as root it has no process limit (the fork loop has its own test, skipped as root)
-PROCESS_KINDS = ["full", "untouched", "raises", "loops", "prints", "memory", "cheat", "exits_early"]
+PROCESS_KINDS = ["full", "untouched", "raises", "loops", "hangs", "prints", "memory", "cheat",
+                 "exits_early"]
 
 
 def read_rows(out: Path) -> list[dict]:
@@ -250,13 +255,14 @@ def test_messages_say_what_went_wrong(namespace_batch):
     assert "dtype float32; expected float64" in msg[("wrong_shape_dtype", "99.scale")]
     assert "raised ValueError: bad" in msg[("raises", "99.add_arrays")]
     assert "line 3" in msg[("raises", "99.add_arrays")] and "raise ValueError" in msg[("raises", "99.add_arrays")]
-    assert f"did not finish within {TIMEOUT:g} s" in msg[("loops", "99.scale")]
-    assert "running cell 3" in msg[("loops", "99.scale")]
+    assert f"did not finish within {TIMEOUT:g} s" in msg[("hangs", "99.scale")]
+    assert "running code cell 2 (`import signal`)" in msg[("hangs", "99.scale")]
     assert "ran out of memory" in msg[("memory", "99.add_arrays")]
     assert "os._exit" in msg[("exits_early", "99.add_arrays")]
     assert "not valid JSON" in msg[("invalid_json", "99.add_arrays")]
     assert "not a notebook" in msg[("not_a_notebook", "99.scale")]
-    assert "did you mean `99_fixture.ipynb`" in msg[("unknown_name", "")]
+    assert "`notes.ipynb` is not a notebook of this course" in msg[("unknown_name", "")]
+    assert "no notebook `99_fixture.ipynb`" in msg[("unknown_name", "99.scale")]
     assert "Likely mistake" not in msg[("cheat", "99.add_arrays")]
 
 
@@ -264,12 +270,14 @@ def test_messages_say_what_went_wrong(namespace_batch):
 def test_feedback_files(namespace_batch):
     summary, subs, out, _ = namespace_batch
     for kind in NAMESPACE_KINDS:
-        name = "99_fixtures.md" if kind == "unknown_name" else "99_fixture.md"
+        name = "notes.md" if kind == "unknown_name" else "99_fixture.md"
         assert (out / "feedback" / kind / name).is_file(), kind
     full = (out / "feedback" / "full" / "99_fixture.md").read_text()
-    assert "**Total: 3 / 3 points.**" in full and "**Checked:** `add_arrays` on 4 random cases" in full
+    assert "**Total: 3 / 3 points**" in full and "**Checked:** `add_arrays` on 4 random cases" in full
     wrong = (out / "feedback" / "wrong_shape_dtype" / "99_fixture.md").read_text()
-    assert "**What went wrong:**" in wrong and "Hint: Add the arrays elementwise" in wrong
+    assert "**What went wrong:**" in wrong and "Add the arrays elementwise" not in wrong  # --hints mistake
+    loops = (out / "feedback" / "loops" / "99_fixture.md").read_text()
+    assert "code cell 3 (`while True:`) was stopped" in loops and "defined before were graded" in loops
     prints = (out / "feedback" / "prints" / "99_fixture.md").read_text()
     assert "output truncated" in prints and "score is not affected" in prints
     assert len(prints) < 20_000
@@ -285,6 +293,8 @@ def test_summary_counts_statuses(namespace_batch):
     assert "statuses: passed" in summary.text and "99.add_arrays" in summary.text
     counts = summary.status_counts()
     assert counts["timeout"] == 2 and counts["unknown notebook"] == 1 and counts["crashed"] == 2
+    assert summary.ignored == ["unknown_name/notes.ipynb: not a notebook of this course (expected one "
+                               "of: 99_fixture.ipynb)"]
 
 
 def test_every_submission_gets_its_rows_in_the_process_fallback(process_batch):

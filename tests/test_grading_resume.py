@@ -43,7 +43,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
         (subs / f"slow{i}").mkdir()
         (subs / f"slow{i}" / fx.NOTEBOOK).write_text(fx.dumps(SLOW))
     total = len(KINDS) + 2
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    import rnnlab  # the child grades with this same rnnlab, not whatever is installed
+
+    src = str(Path(rnnlab.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), src])}
 
     interrupted = tmp_path / "interrupted"
     proc = subprocess.Popen(_cmd(subs, interrupted, 1), env=env, stdout=subprocess.PIPE,

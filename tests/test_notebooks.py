@@ -11,11 +11,18 @@
    tests/_nbval_plugin.py runs cells as Jupyter does (a trailing `;` silences the last value) and makes
    cells tagged `raises-exception` really raise.
 
+3. nbval again under another CPU's kernels (tests/cpu_profile.py): `baseline` makes numpy, OpenBLAS,
+   MKL, oneDNN and torch take their oldest x86-64 code paths, as a reader's laptop may pick other
+   kernels than this machine. A printed value must depend on the mathematics, not on the last bits of
+   one machine's arithmetic. RNNLAB_NOTEBOOK_PROFILES (default "native baseline") chooses the runs;
+   add `avx2` on an AVX-512 machine.
+
 One notebook while you work on it:  .venv/bin/pytest tests/test_notebooks.py -k 02_bptt
 """
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +30,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import cpu_profile
 from conftest import ROOT
 
 FOLDERS = ("book", "solutions", "exercises")
 CELL_TIMEOUT_S = 300         # nbval's per-cell limit: catches a hung cell, not a slow notebook
 NOTEBOOK_TIMEOUT_S = 900     # the whole nbval run of one notebook
 SANITIZE = "tests/nbval_sanitize.cfg"
+PROFILES = os.environ.get("RNNLAB_NOTEBOOK_PROFILES", "native baseline").split()
+_unknown = set(PROFILES) - {"native", *cpu_profile.PROFILES}
+if _unknown:
+    raise ValueError(f"RNNLAB_NOTEBOOK_PROFILES: unknown profile(s) {sorted(_unknown)}; "
+                     f"choose from native, {', '.join(cpu_profile.PROFILES)}")
 
 
 def _notebooks() -> list[str]:
@@ -101,6 +114,33 @@ def test_every_figure_has_a_caption_and_alt_text(notebook):
     assert not problems, f"{notebook}:\n  " + "\n  ".join(problems)
 
 
+# `{glue:text}`name``, `{glue}`name``, `{glue:md}`name`` roles and ```{glue:figure} name``` directives.
+_GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`|```\{glue:figure\}\s+(\S+)")
+
+
+@pytest.mark.parametrize("notebook", [nb for nb in NOTEBOOKS if not nb.startswith("exercises/")])
+def test_every_glued_name_in_the_prose_is_computed_by_a_cell(notebook):
+    """Prose quotes numbers that cells compute through MyST-NB's glue, so the text cannot drift from
+    the outputs: each name the markdown uses must be glued by a code cell's stored output (myst-nb
+    would otherwise render nothing but a warning), and each glued name exactly once."""
+    nb = nbformat.read(ROOT / notebook, as_version=nbformat.NO_CONVERT)
+    used = set()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for role, directive in _GLUE_USE.findall(cell.source):
+                used.add((role or directive).split(":")[0].strip())
+    glued = []
+    for cell in _code_cells(nb):
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued.append(name)
+    twice = sorted({n for n in glued if glued.count(n) > 1})
+    missing = sorted(used - set(glued))
+    assert not missing, f"{notebook}: the prose uses glued names no cell glues: {missing}"
+    assert not twice, f"{notebook}: names glued more than once: {twice}"
+
+
 @pytest.mark.parametrize("notebook", BOOK_NOTEBOOKS)
 def test_progress_bars_stay_out_of_the_html_book(notebook):
     """fit(progress=True) writes a tqdm bar to stderr: useful in Jupyter, a wall of carriage-return
@@ -122,7 +162,8 @@ def test_progress_bars_stay_out_of_the_html_book(notebook):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_notebook_reproduces_its_outputs(notebook):
+@pytest.mark.parametrize("profile", PROFILES)
+def test_notebook_reproduces_its_outputs(profile, notebook):
     mode = "--nbval-lax" if notebook.startswith("exercises/") else "--nbval"
     command = [
         sys.executable, "-m", "pytest", notebook,
@@ -140,13 +181,17 @@ def test_notebook_reproduces_its_outputs(notebook):
         PYDEVD_DISABLE_FILE_VALIDATION="1",
         JUPYTER_PLATFORM_DIRS="1",
     )
+    if profile != "native":
+        env = cpu_profile.environment(profile, env)
     try:
         proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=NOTEBOOK_TIMEOUT_S)
     except subprocess.TimeoutExpired as err:
-        pytest.fail(f"{notebook}: nbval did not finish in {NOTEBOOK_TIMEOUT_S} s\n{(err.stdout or '')[-4000:]}")
+        pytest.fail(f"{notebook} ({profile} kernels): nbval did not finish in {NOTEBOOK_TIMEOUT_S} s\n"
+                    f"{(err.stdout or '')[-4000:]}")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, (
-        f"{notebook}: re-executing it does not reproduce its stored outputs (nbval {mode}, exit "
+        f"{notebook}: re-executing it with {profile} CPU kernels does not reproduce its stored outputs "
+        f"(nbval {mode}, exit "
         f"{proc.returncode}). Fix the notebook or, if the new output is right, re-execute and commit it.\n"
         + output[-12000:])

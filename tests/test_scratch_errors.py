@@ -45,6 +45,20 @@ def test_constructor_variant_errors_and_dropout_warning():
         scratch.LSTM(3, 4, dropout=0.5)
 
 
+@pytest.mark.parametrize("proj_size", [2, -1, True, "2"])
+def test_lstm_proj_size_names_the_argument_and_points_to_modules(proj_size):
+    with pytest.raises(ValueError, match=r"proj_size=.*rnnlab\.modules\.LSTM supports proj_size"):
+        scratch.LSTM(3, 4, proj_size=proj_size)
+    with pytest.raises(ValueError, match="proj_size"):  # torch's position: after bidirectional
+        scratch.LSTM(3, 4, 1, True, False, 0.0, False, proj_size)
+
+
+def test_lstm_proj_size_zero_is_torch_default():
+    m = scratch.LSTM(3, 4, proj_size=0, seed=0)
+    out, (h, c) = m.forward(np.zeros((2, 1, 3)))
+    assert out.shape == (2, 1, 4) and h.shape == c.shape == (1, 1, 4)
+
+
 def test_rnn_takes_nonlinearity_fourth_like_torch():
     assert scratch.RNN(3, 4, 2, "relu").nonlinearity == "relu"
     assert torch.nn.RNN(3, 4, 2, "relu").nonlinearity == "relu"

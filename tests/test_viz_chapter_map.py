@@ -31,6 +31,7 @@ def test_the_map_draws_every_chapter_and_appendix():
 def test_dependencies_are_the_ones_the_chapters_state():
     assert set(chapter_map.DEPENDS_ON) == {
         ("0", "1"), ("1", "2"), ("2", "3"), ("3", "4"), ("2", "5"), ("3", "6"), ("4", "6"), ("5", "6"),
+        ("4", "7"),  # chapter 7 builds minGRU and minLSTM from the GRU (and the LSTM before it)
     }
     assert set(chapter_map.ALSO_USES) == {("3", "5")}  # chapter 5's layers are LSTMs
     # Every chapter is reachable from the set-up page, and an arrow always points forwards.

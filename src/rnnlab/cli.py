@@ -18,8 +18,11 @@ commands:
   rnnlab exercises list
       list the graded exercises (id, notebook, points, title)
   rnnlab grade SUBMISSIONS --out DIR [--timeout S] [--memory MB] [--jobs N] [--regrade]
-      grade SUBMISSIONS/<student>/<notebook>.ipynb into DIR/grades.csv and
-      DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged submissions
+               [--roster FILE] [--hints none|mistake|full] [--allow-ignored]
+      grade SUBMISSIONS/<student>/<notebook>.ipynb into DIR/grades.csv (one row per
+      student, notebook and exercise), DIR/students.csv (totals), DIR/lms.csv (LMS
+      import) and DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged
+      submissions; exit status 1 if anything in SUBMISSIONS was ignored
 
 Run `rnnlab COMMAND --help` for a command's options.
 """
@@ -79,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--sandbox", choices=("auto", "namespace", "process"), default="auto",
                        help="namespace: Linux namespaces hide your files from submissions; process: "
                             "plain child processes; auto (default): namespace when it works here")
+    grade.add_argument("--roster", metavar="FILE", default=None,
+                       help="file of student names (one per line, or a CSV with a 'student' "
+                            "column): students without a folder get rows with status 'missing'")
+    grade.add_argument("--hints", choices=("none", "mistake", "full"), default="mistake",
+                       help="how much advice the feedback gives on a wrong answer: none; mistake "
+                            "(default): the name of a recognised mistake; full: and the "
+                            "exercise's hint")
+    grade.add_argument("--allow-ignored", action="store_true",
+                       help="exit 0 even when files in SUBMISSIONS were ignored (they are listed)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -133,10 +145,10 @@ def _grade(args) -> int:
     from rnnlab.grading.grade import grade
 
     try:
-        grade(args.submissions, args.out, timeout=args.timeout, memory_mb=args.memory, jobs=args.jobs,
-              regrade=args.regrade, seed=args.seed, sandbox=args.sandbox,
-              progress=not args.no_progress)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        summary = grade(args.submissions, args.out, timeout=args.timeout, memory_mb=args.memory,
+                        jobs=args.jobs, regrade=args.regrade, seed=args.seed, sandbox=args.sandbox,
+                        progress=not args.no_progress, roster=args.roster, hints=args.hints)
+    except (FileNotFoundError, ValueError, RuntimeError, OSError) as err:
         print(f"rnnlab grade: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -144,6 +156,11 @@ def _grade(args) -> int:
               "submissions are kept)", file=sys.stderr)
         return 130
     print(f"gradebook: {Path(args.out) / 'grades.csv'}; feedback: {Path(args.out) / 'feedback'}")
+    if summary.ignored and not args.allow_ignored:
+        print(f"rnnlab grade: {len(summary.ignored)} path(s) in SUBMISSIONS were ignored (listed "
+              f"above); move them into <student>/<notebook>.ipynb or pass --allow-ignored",
+              file=sys.stderr)
+        return 1
     return 0
 
 

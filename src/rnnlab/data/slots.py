@@ -7,9 +7,10 @@ reads only left to right cannot know the city's tag when it reaches it; a bidire
 :attr:`Sentence.needs_future` records which sentences are of that kind, so the book can measure the
 difference there.
 
-Slots (entity types): ``from_city``, ``to_city``, ``date``, ``time``. Tags use the BIO scheme:
-``B-x`` begins an entity of type x, ``I-x`` continues it, ``O`` is outside every entity
-(``new york`` as a destination is ``B-to_city I-to_city``).
+Slots (entity types): ``from_city``, ``to_city``, ``date``, ``time``. Tags use the BIO scheme in
+its IOB2 form (Tjong Kim Sang & Veenstra 1999): ``B-x`` begins every entity of type x, ``I-x``
+continues it, ``O`` is outside every entity (``new york`` as a destination is
+``B-to_city I-to_city``).
 
 Everything is generated from a seed with a small grammar; words are lower case and separated by
 single spaces.
@@ -64,7 +65,9 @@ TEMPLATES: tuple[tuple[str, bool], ...] = (
     ("{from} , that is where i want to leave {time}", True),
 )
 
-SEED_EXAMPLES = ("arrive in beijing", "leave beijing")
+#: The two requests of chapter 1 (the source posts' example): the same word, beijing, is the
+#: destination in one and the origin in the other.
+CHAPTER1_EXAMPLES = ("arrive in beijing", "leave beijing")
 
 
 class Sentence(NamedTuple):
@@ -272,6 +275,16 @@ def slot_scores(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence
     return SlotScores(correct / total, precision, recall, f1)
 
 
+def slot_scores_by_type(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]
+                        ) -> dict[str, SlotScores]:
+    """:func:`slot_scores` of each slot type alone, ``{type: SlotScores}`` in the order of
+    :data:`SLOT_TYPES`: every tag of another type is read as ``O`` in both sequences."""
+    def only(tags, kind):
+        return [[t if t.partition("-")[2] == kind else "O" for t in seq] for seq in tags]
+
+    return {kind: slot_scores(only(true_tags, kind), only(pred_tags, kind)) for kind in SLOT_TYPES}
+
+
 def majority_tagger(train: Sequence[Sentence]) -> Callable[[Sequence[str]], list[str]]:
     """The trivial baseline: every word gets the tag it carried most often in training (ties go to
     the tag listed first in :data:`TAGS`); unseen words get ``O``."""
@@ -289,7 +302,8 @@ def majority_tagger(train: Sequence[Sentence]) -> Callable[[Sequence[str]], list
 
 
 __all__ = [
-    "SLOT_TYPES", "TAGS", "TAG_INDEX", "CITIES", "TEMPLATES", "SEED_EXAMPLES", "Sentence",
+    "SLOT_TYPES", "TAGS", "TAG_INDEX", "CITIES", "TEMPLATES", "CHAPTER1_EXAMPLES", "Sentence",
     "fill_template", "generate_sentences", "make_slot_split", "WordVocab", "TaggedBatch",
-    "encode_tagged", "minibatches", "bio_spans", "SlotScores", "slot_scores", "majority_tagger",
+    "encode_tagged", "minibatches", "bio_spans", "SlotScores", "slot_scores", "slot_scores_by_type",
+    "majority_tagger",
 ]

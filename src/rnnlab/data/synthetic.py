@@ -43,6 +43,9 @@ __all__ = [
     "copy_dataset",
     "copy_baseline_ce",
     "as_rng",
+    "CARRY_BIT_NOISE",
+    "carry_bit_inputs",
+    "run_carry_bit",
 ]
 
 #: MSE of always predicting 1.0 on the adding problem: Var(U1 + U2) = 2 * (1/12) = 1/6.
@@ -246,3 +249,38 @@ def copy_baseline_ce(delay: int, n_symbols: int = 8, copy_length: int = 10) -> f
     n_symbols = check_int("n_symbols", n_symbols, 1)
     copy_length = check_int("copy_length", copy_length, 1)
     return copy_length * math.log(n_symbols) / (2 * copy_length + delay)
+
+
+# ----------------------------------------------------------------------------- chapter 1's carry bit
+
+CARRY_BIT_NOISE = 0.5
+CARRY_BIT_TRIALS = 256
+
+
+def carry_bit_inputs(steps, n=CARRY_BIT_TRIALS, seed=None):
+    """Chapter 1's carry-bit task (carry the sign of the first input across `steps` steps of noise
+    in [-CARRY_BIT_NOISE, CARRY_BIT_NOISE]).
+
+    Returns ``bits`` (n,) of +-1 and the inputs ``x`` (steps, n, 1), with ``x[0] = bits``.
+    """
+    rng = np.random.default_rng(seed if seed is not None else 20_000 + int(steps))
+    bits = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    bits[:2] = (1.0, -1.0)  # both values always appear
+    x = rng.uniform(-CARRY_BIT_NOISE, CARRY_BIT_NOISE, size=(steps, n, 1))
+    x[0, :, 0] = bits
+    return bits, x
+
+
+def run_carry_bit(weights, x):
+    """Run hand-set weights (chapter 1's `carry_bit_weights` exercise: keys weight_ih, weight_hh,
+    bias, weight_out) as a tanh RNN on ``x`` (T, n, 1) from ``h_0 = 0``.
+
+    Returns the read-outs ``weight_out @ h_T`` (n,) and the states ``h`` (T, n, H)."""
+    W_ih, W_hh = weights["weight_ih"], weights["weight_hh"]
+    b, W_out = weights["bias"], weights["weight_out"]
+    h = np.zeros((x.shape[1], W_hh.shape[0]))
+    states = []
+    for x_t in x:
+        h = np.tanh(x_t @ W_ih.T + h @ W_hh.T + b)
+        states.append(h)
+    return (h @ W_out.T)[:, 0], np.stack(states)

@@ -9,13 +9,17 @@ to the grader over the result pipe FD, one frame per exercise (``rnnlab.grading.
 patching ``rnnlab.grading.check``, printing "passed", writing forged frames, exiting early - the
 grader decides the score in its own process by comparing these values with its reference.
 """
-import builtins
-import difflib
-import json
-import os
-import resource
-import struct
-import sys
+import time as _time
+
+_STARTED = _time.monotonic()
+
+import builtins  # noqa: E402
+import difflib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import struct  # noqa: E402
+import sys  # noqa: E402
 
 
 def _read_job(path):
@@ -84,6 +88,55 @@ def _skipped_check(*args, **kwargs):
     return _Skipped()
 
 
+class CellTimeBudget(BaseException):
+    """Raised by the alarm when the notebook's cells have used their share of the time limit."""
+
+
+class CallTimeBudget(BaseException):
+    """Raised by the alarm when a graded function ran past its share of the time limit."""
+
+
+_ALARM = [None]
+
+
+def _on_alarm(signum, frame):
+    kind = _ALARM[0]
+    if kind is not None:
+        raise kind(f"the alarm of the grader's time budget")
+
+
+def _arm(seconds, kind):
+    import signal
+
+    _ALARM[0] = kind
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+
+
+def _disarm():
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    _ALARM[0] = None
+
+
+def _write_helpers(files):
+    """The student's .py files beside the notebook go into the working folder, importable."""
+    if not files:
+        return
+    here = os.getcwd()
+    for name, text in files.items():
+        if not (isinstance(name, str) and name.endswith(".py") and os.path.basename(name) == name
+                and not name.startswith(".")):
+            continue
+        try:
+            with open(os.path.join(here, name), "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError:
+            pass
+    if here not in sys.path:
+        sys.path.append(here)
+
+
 def _display(*objs, **kwargs):
     for obj in objs:
         print(repr(obj))
@@ -109,6 +162,10 @@ def main(argv):
 
     def where(filename, function):
         place = filename[1:-1]
+        try:
+            place = labels[int(place.split()[1])]
+        except (IndexError, ValueError):
+            pass
         return place if function in ("<module>", None) else f"`{function}` in {place}"
 
     def send(head, arrs=None):
@@ -125,15 +182,49 @@ def main(argv):
 
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
     import linecache
+    import signal
+    import time
+
+    # Time budget: the cells get 60 % of the time limit (counted from the harness's start), the
+    # graded calls share what is left up to 90 %; the grader's hard kill at 100 % is the last
+    # resort. A cell that runs past its share is stopped, later cells are not run, and the
+    # functions defined so far are still called.
+    timeout = float(header.get("timeout") or 0)
+    started = _STARTED
+    cells_until = started + 0.6 * timeout
+    calls_until = started + 0.9 * timeout
+    if timeout > 0:
+        signal.signal(signal.SIGALRM, _on_alarm)
+    _write_helpers(header.get("files") or {})
 
     for i, cell in enumerate(header["cells"]):
         send({"type": "cell", "index": i})
-        filename = f"<{labels[i]}>"
+        filename = f"<cell {i}>"
+        left = cells_until - time.monotonic()
+        if timeout > 0 and left <= 0:
+            send({"type": "cell_error", "index": i, "error": {
+                "type": "CellTimeBudget", "message": (
+                    f"not run: the cells before it used the {0.6 * timeout:.0f} s the grader gives "
+                    f"the notebook's cells")}})
+            break
         try:
             source = notebook.strip_magics(cell["source"])
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             code = compile(source, filename, "exec", dont_inherit=True)
-            exec(code, namespace)
+            if timeout > 0:
+                _arm(left, CellTimeBudget)
+            try:
+                exec(code, namespace)
+            finally:
+                if timeout > 0:
+                    _disarm()
+        except CellTimeBudget:
+            send({"type": "cell_error", "index": i, "error": {
+                "type": "CellTimeBudget", "message": (
+                    f"it ran past the {0.6 * timeout:.0f} s the grader gives the notebook's cells "
+                    f"(an endless loop or a long experiment?); the cells after it were not run, the "
+                    f"functions defined before were graded")}})
+            break
         except BaseException as err:  # noqa: BLE001 - a cell's failure is feedback, not the end
             try:
                 info = error_info(err, is_student=is_student, where=where)
@@ -143,23 +234,32 @@ def main(argv):
                       "error": {"type": "Exception", "message": "(unprintable error)"}})
 
     send({"type": "calls"})
-    for ex in header["exercises"]:
+    exercises = header["exercises"]
+    for k, ex in enumerate(exercises):
         name = ex["function"]
         func = namespace.get(name)
         if not callable(func):
-            names = sorted(k for k, v in list(namespace.items())
-                           if isinstance(k, str) and not k.startswith("_") and callable(v))
+            names = sorted(k2 for k2, v in list(namespace.items())
+                           if isinstance(k2, str) and not k2.startswith("_") and callable(v))
             send({"type": "exercise", "id": ex["id"], "status": "missing",
                   "defined_as": None if name not in namespace else type(namespace[name]).__name__,
                   "suggest": difflib.get_close_matches(name, names, n=3, cutoff=0.6)})
             continue
         send({"type": "calling", "id": ex["id"]})
+        share = (calls_until - time.monotonic()) / max(1, len(exercises) - k)
+        ex_until = time.monotonic() + max(share, 0.5)
         results, sent_arrays = [], []
         for case in ex["cases"]:
             try:
                 args = list(decode(case, arrays))
                 pristine = decode(case, arrays)
-                returned = func(*args)
+                if timeout > 0:
+                    _arm(ex_until - time.monotonic(), CallTimeBudget)
+                try:
+                    returned = func(*args)
+                finally:
+                    if timeout > 0:
+                        _disarm()
                 mark = len(sent_arrays)
                 try:
                     entry = {"returned": encode(returned, strict=False, arrays=sent_arrays)[0],
@@ -172,6 +272,10 @@ def main(argv):
                     del sent_arrays[mark:]
                     raise
                 results.append(entry)
+            except CallTimeBudget:
+                results.append({"error": {"type": "TimeoutError", "message": (
+                    f"`{name}` did not return within its share ({max(share, 0.5):.1f} s) of the "
+                    f"time limit: an endless loop?")}})
             except BaseException as err:  # noqa: BLE001
                 try:
                     info = error_info(err, is_student=is_student, where=where).to_json()

@@ -127,18 +127,34 @@ def _matches(ex: Exercise, case: tuple, got: Any, other: Any) -> bool:
             return bool(ex.judge(roundtrip(case, strict=True), got, other)[0])
         except Exception:
             return False
-    return compare_outputs(got, other, output_names=ex.output_names, atol=ex.atol) is None
+    return compare_outputs(got, other, output_names=ex.output_names, atol=ex.atol,
+                           strict=False) is None
 
 
-def _likely_mistake(ex: Exercise, case: tuple, got: Any) -> str | None:
+def _mistake_matches(ex: Exercise, wrong: Callable, case: tuple, got: Any) -> bool:
+    try:
+        out = roundtrip(wrong(*roundtrip(case, strict=True)), strict=False)
+    except Exception:
+        return False
+    return _matches(ex, case, got, out)
+
+
+def _likely_mistake(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome],
+                    i: int) -> str | None:
+    """The known mistake that reproduces the answer on case ``i`` (the first wrong one) and on the
+    most of the other cases: two mistakes that coincide on one case are told apart by another
+    (ties keep the order of ``ex.mistakes``)."""
+    best, best_count = None, 0
     for description, wrong in ex.mistakes.items():
-        try:
-            out = roundtrip(wrong(*roundtrip(case, strict=True)), strict=False)
-        except Exception:
+        if not _mistake_matches(ex, wrong, cases[i], outcomes[i].returned):
             continue
-        if _matches(ex, case, got, out):
-            return description
-    return None
+        count = 1 + sum(_mistake_matches(ex, wrong, case, outcome.returned)
+                        for j, (case, outcome) in enumerate(zip(cases, outcomes)) if j != i)
+        if count > best_count:
+            best, best_count = description, count
+            if count == len(cases):
+                break
+    return best
 
 
 def _reference(ex: Exercise, case: tuple) -> tuple[Any, dict[int, Any]]:
@@ -164,15 +180,23 @@ def _diagnose(ex: Exercise, case: tuple, outcome: CallOutcome) -> str | None:
                                   f"({type(err).__name__}: {err})")
         problem = None if ok else (str(message) or "the output differs from the reference")
     else:
-        problem = compare_outputs(got, expected, output_names=ex.output_names, atol=ex.atol)
+        problem = compare_outputs(got, expected, output_names=ex.output_names, atol=ex.atol,
+                                  order=ex.report_order, summary=True)
     if problem:
         return problem
     for j in sorted(set(outcome.mutated) | set(ref_changed)):
         name = _arg_name(ex, j)
         if j not in ref_changed:
+            if isinstance(case[j], (dict, list, tuple)):
+                return (f"the function changed the arrays inside its argument `{name}` in place (the "
+                        f"reference leaves its inputs unchanged): an in-place update such as "
+                        f"`g *= scale` or `g += ...` writes into the caller's arrays, and a shallow "
+                        f"`{name}.copy()` still shares them; build new arrays instead (`g = g * "
+                        f"scale`, or a new dict/list of new arrays)")
             return (f"the function changed its argument `{name}` in place (the reference leaves its "
-                    f"inputs unchanged): work on a copy, e.g. `{name} = {name}.copy()`, and avoid "
-                    f"`+=` on an argument")
+                    f"inputs unchanged): an in-place update (`{name} *= ...`, `{name} += ...`, "
+                    f"`{name}[...] = ...`) writes into the caller's array; compute a new array "
+                    f"(`{name} = {name} * ...`) or start from `{name}.copy()`")
         after = outcome.mutated.get(j, case[j])
         problem = compare(after, ref_changed[j], atol=ex.atol, name=name, kind="argument")
         if problem:
@@ -226,10 +250,11 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
     message = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {problem}"
     if n > 1:
         message += f" ({wrong} of {n} cases wrong)"
-    mistake = _likely_mistake(ex, cases[i], outcomes[i].returned)
+    in_place = problem.startswith(("the function changed", "after the call"))
+    mistake = None if in_place else _likely_mistake(ex, cases, outcomes, i)
     if mistake:
         message += f". Likely mistake: {mistake}"
-    elif ex.hint:
+    elif ex.hint and not in_place:
         message += f". Hint: {ex.hint}"
     return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
                        status="wrong", message=f"{_head(ex, 'wrong', 0)}: {message}", title=ex.title,
@@ -239,7 +264,9 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
 def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> CheckResult:
     """Check ``func`` against the reference of ``exercise_id`` on fresh random cases.
 
-    A wrong answer never raises: the result's ``.status``/``.message`` say what is wrong. An unknown
+    A wrong answer never raises: the result's ``.status``/``.message`` say what is wrong; outside
+    IPython (a plain ``python script.py``) the message is also printed, since nothing displays the
+    returned result there. An unknown
     ``exercise_id`` raises ``KeyError`` listing the valid ids. ``seed`` fixes the cases (tests).
     """
     ex = registry.get(exercise_id)
@@ -248,4 +275,20 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
                                   f"{'None' if func is None else type(func).__name__}")
     cases = draw_cases(ex, np.random.default_rng(seed))
     outcomes = [call_function(func, case) for case in cases]
-    return judge(ex, cases, outcomes)
+    result = judge(ex, cases, outcomes)
+    if not _in_ipython():
+        print(result.message)
+    return result
+
+
+def _in_ipython() -> bool:
+    """Whether an IPython shell or kernel runs this code (it displays a returned result itself)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        return ipython.get_ipython() is not None
+    except Exception:
+        return False

@@ -8,7 +8,9 @@
 
 Rules: structure first (tuple/list length, dict keys, type), then shape, then dtype (a float
 reference wants the same float dtype: ``float32`` and integer answers are refused with a reason),
-then values with ``np.isclose(got, expected, rtol, atol)`` (NaN only where the reference has NaN).
+then values with ``np.isclose(got, expected, rtol, atol)`` (NaN only where the reference has NaN); a
+float64 reference is matched to float64 precision (:data:`F64_RTOL`, :data:`F64_ATOL`) unless the caller
+loosened the tolerances, so float32 arithmetic is rejected on every draw, with a diagnosis.
 Tuples and lists are interchangeable; a 0-d array and a scalar are interchangeable.
 """
 from __future__ import annotations
@@ -22,9 +24,34 @@ import numpy as np
 from rnnlab.grading.serialize import Unsupported
 
 __all__ = ["compare", "compare_outputs", "describe", "describe_short", "same", "max_abs_error",
-           "RTOL"]
+           "RTOL", "F64_RTOL", "F64_ATOL"]
 
 RTOL = 1e-6
+DEFAULT_ATOL = 1e-8
+# A float64 reference computed in float64 arithmetic is matched to float64 precision: an answer that
+# agrees only to float32's ~7 digits is rejected on every draw of the cases, with a diagnosis, rather
+# than passing or failing with the luck of the draw (rounding errors of float64 arithmetic on the
+# values the exercises use stay far below these tolerances).
+F64_RTOL = 1e-9
+F64_ATOL = 1e-11
+FLOAT32_ADVICE = ("the values agree only to about 7 significant digits, the precision of float32: "
+                  "part of the computation ran in float32 (an .astype(np.float32), float32 weights "
+                  "or a torch float32 tensor?); keep every step in float64")
+
+
+def _strict(atol: float, rtol: float) -> tuple[float, float]:
+    """The tolerances for a float64 value: float64 precision unless the caller loosened them."""
+    if atol <= DEFAULT_ATOL and rtol <= RTOL:
+        return min(atol, F64_ATOL), min(rtol, F64_RTOL)
+    return atol, rtol
+
+
+def _float32_close(got, exp) -> bool:
+    with np.errstate(all="ignore"):
+        got, exp = np.asarray(got, dtype=np.float64), np.asarray(exp, dtype=np.float64)
+        finite = np.isfinite(exp)
+        scale = float(np.max(np.abs(exp[finite]))) if finite.any() else 1.0
+        return bool(np.allclose(got, exp, rtol=2e-6, atol=2e-6 * max(scale, 1e-30), equal_nan=True))
 
 
 # ----------------------------------------------------------------------------- descriptions
@@ -133,7 +160,8 @@ def max_abs_error(got: np.ndarray, expected: np.ndarray) -> tuple[float, tuple]:
     return float(err[idx]), tuple(int(i) for i in idx)
 
 
-def _compare_array(got: np.ndarray, exp: np.ndarray, label: str, atol: float, rtol: float) -> str | None:
+def _compare_array(got: np.ndarray, exp: np.ndarray, label: str, atol: float, rtol: float,
+                   strict: bool = True) -> str | None:
     if got.shape != exp.shape:
         msg = f"{label} has shape {tuple(got.shape)}; expected {tuple(exp.shape)}"
         if got.ndim == exp.ndim >= 2 and got.shape == exp.shape[::-1]:
@@ -152,6 +180,9 @@ def _compare_array(got: np.ndarray, exp: np.ndarray, label: str, atol: float, rt
                 return (f"{label} has dtype {got.dtype}; expected {exp.dtype}: keep the computation in "
                         f"{exp.dtype} (no .astype({got.dtype}) or torch float32 round trip)")
             return f"{label} has dtype {got.dtype}; expected {exp.dtype}"
+        loose_atol, loose_rtol = atol, rtol
+        if exp.dtype == np.float64 and strict:
+            atol, rtol = _strict(atol, rtol)
         with np.errstate(all="ignore"):
             close = np.isclose(got, exp, rtol=rtol, atol=atol, equal_nan=True)
         if bool(close.all()):
@@ -171,6 +202,9 @@ def _compare_array(got: np.ndarray, exp: np.ndarray, label: str, atol: float, rt
             msg += f"; {bad} of {got.size} entries differ"
         if got.size and bool(np.isclose(got, -exp, rtol=rtol, atol=atol).all()):
             msg += " (every entry has the opposite sign)"
+        elif exp.dtype == np.float64 and (atol, rtol) != (loose_atol, loose_rtol) \
+                and _float32_close(got, exp):
+            msg += f": {FLOAT32_ADVICE}"
         return msg
     if ek in "iu":
         if gk not in "iu":
@@ -198,7 +232,7 @@ def _is_real(x: Any) -> bool:
 
 
 def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: float,
-             kind: str = "output") -> str | None:
+             kind: str = "output", strict: bool = True) -> str | None:
     label = _label(path, named, kind)
     if isinstance(got, Unsupported) and not isinstance(exp, Unsupported):
         tip = ""
@@ -211,14 +245,14 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         if not isinstance(got, np.ndarray):
             tip = " (build it with np.array or np.stack)" if isinstance(got, (list, tuple)) else ""
             return f"{label} is a {describe(got)}; expected a {describe(exp)}{tip}"
-        return _compare_array(got, exp, label, atol, rtol)
+        return _compare_array(got, exp, label, atol, rtol, strict)
     if isinstance(exp, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return f"{label} is a {describe(got)}; expected a {describe(exp)}"
         if len(got) != len(exp):
             return f"{label} has {len(got)} values; expected {len(exp)}"
         for i, (g, e) in enumerate(zip(got, exp)):
-            msg = _compare(g, e, f"{path}[{i}]", named, atol, rtol, kind)
+            msg = _compare(g, e, f"{path}[{i}]", named, atol, rtol, kind, strict)
             if msg:
                 return msg
         return None
@@ -235,7 +269,7 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
                 parts.append(f"unexpected keys {', '.join(map(repr, extra))}")
             return f"{label} has {' and '.join(parts)}"
         for k in exp:
-            msg = _compare(got[k], exp[k], f"{path}[{k!r}]", named, atol, rtol, kind)
+            msg = _compare(got[k], exp[k], f"{path}[{k!r}]", named, atol, rtol, kind, strict)
             if msg:
                 return msg
         return None
@@ -262,11 +296,15 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         g, e = float(got), float(exp)
         if math.isnan(e) and math.isnan(g):
             return None
+        s_atol, s_rtol = _strict(atol, rtol) if exp_dtype == np.float64 and strict else (atol, rtol)
         if math.isclose(g, e, rel_tol=0, abs_tol=0) or (
-                not math.isnan(g) and not math.isnan(e) and abs(g - e) <= atol + rtol * abs(e)):
+                not math.isnan(g) and not math.isnan(e) and abs(g - e) <= s_atol + s_rtol * abs(e)):
             return None
-        return (f"{label} differs from the reference: got {_fmt(g)}, expected {_fmt(e)} "
-                f"(abs error {abs(g - e):.3g})")
+        msg = (f"{label} differs from the reference: got {_fmt(g)}, expected {_fmt(e)} "
+               f"(abs error {abs(g - e):.3g})")
+        if (s_atol, s_rtol) != (atol, rtol) and _float32_close(g, e):
+            msg += f": {FLOAT32_ADVICE}"
+        return msg
     if isinstance(exp, (complex, np.complexfloating)):
         if not isinstance(got, (numbers.Number, np.number)) or isinstance(got, bool):
             return f"{label} is a {describe(got)}; expected a complex number"
@@ -281,19 +319,26 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
 
 
 def compare(got: Any, expected: Any, *, atol: float = 1e-8, rtol: float = RTOL,
-            name: str | None = None, kind: str = "output") -> str | None:
+            name: str | None = None, kind: str = "output", strict: bool = True) -> str | None:
     """``None`` when ``got`` matches ``expected``, else one sentence saying what differs and where.
 
     ``name`` names the value in the message (``"output `h`"``; ``kind="argument"`` gives
-    ``"argument `h`"``); without a name the value is "the output".
+    ``"argument `h`"``); without a name the value is "the output". ``strict=False`` compares a
+    float64 value with ``atol``/``rtol`` as given (for matching a known mistake, not for grading).
     """
-    return _compare(got, expected, name or "output", name is not None, atol, rtol, kind)
+    return _compare(got, expected, name or "output", name is not None, atol, rtol, kind, strict)
 
 
 def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = (),
-                    atol: float = 1e-8, rtol: float = RTOL) -> str | None:
+                    atol: float = 1e-8, rtol: float = RTOL, strict: bool = True,
+                    order: Sequence[str] = (), summary: bool = False) -> str | None:
     """Like :func:`compare` for a function's whole return value: a returned tuple's elements are
-    named by ``output_names`` (``"output `dW_hh` differs ..."``)."""
+    named by ``output_names`` (``"output `dW_hh` differs ..."``).
+
+    ``order`` (a permutation of ``output_names``) is the order in which the elements are compared:
+    the first that differs is described. ``summary=True`` adds which of the other outputs differ
+    too and which match (``"; dx, dh_prev differ too; dc_prev matches"``): which outputs are right
+    tells where the error enters."""
     names = tuple(output_names)
     if isinstance(expected, (tuple, list)) and names and len(names) == len(expected):
         if not isinstance(got, (tuple, list)):
@@ -302,14 +347,31 @@ def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = ()
         if len(got) != len(expected):
             return (f"the function returned {len(got)} values; expected {len(expected)} "
                     f"({', '.join(names)})")
-        for i, (g, e) in enumerate(zip(got, expected)):
-            msg = _compare(g, e, names[i], True, atol, rtol)
-            if msg:
-                return msg
-        return None
+        seq = [names.index(n) for n in order] if order else list(range(len(names)))
+        first, differ, match = None, [], []
+        for i in seq:
+            msg = _compare(got[i], expected[i], names[i], True, atol, rtol, strict=strict)
+            if msg and first is None:
+                first = msg
+                if not summary:
+                    return first
+            elif msg:
+                differ.append(names[i])
+            else:
+                match.append(names[i])
+        if first is None or len(names) < 2:
+            return first
+        parts = []
+        if differ:
+            parts.append(f"{', '.join(differ)} differ{'s' * (len(differ) == 1)} too")
+        if match:
+            parts.append(f"{', '.join(match)} match{'es' * (len(match) == 1)}")
+        else:
+            parts.append("no output matches")
+        return f"{first}; {'; '.join(parts)}"
     if isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)) \
             and len(got) != len(expected):
         return f"the function returned {len(got)} values; expected {len(expected)}"
     if len(names) == 1 and not isinstance(expected, (tuple, list)):
-        return _compare(got, expected, names[0], True, atol, rtol)
-    return _compare(got, expected, "output", False, atol, rtol)
+        return _compare(got, expected, names[0], True, atol, rtol, strict=strict)
+    return _compare(got, expected, "output", False, atol, rtol, strict=strict)

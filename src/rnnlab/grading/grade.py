@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -43,7 +44,8 @@ from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_av
                                     python_paths, run_job)
 from rnnlab.grading.spec import Exercise
 
-__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "find_submissions"]
+__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "find_submissions", "discover",
+           "canonical_name", "match_notebook"]
 
 FIELDS = ("student", "notebook", "exercise", "score", "max_score", "status", "message")
 STATUSES = ("passed", "wrong", "not attempted", "error", "missing", "timeout", "memory", "crashed",
@@ -55,19 +57,40 @@ MAX_MESSAGE = 1000
 
 @dataclass(frozen=True)
 class Submission:
+    """One notebook file of a student, graded as the course notebook ``notebook``. ``rel`` is the
+    file's path inside the student's folder as submitted (``"rnn-homework/03_lstm (1).ipynb"``)."""
+
     student: str
     notebook: str
     path: Path
+    rel: str = ""
 
     @property
     def key(self) -> str:
         return f"{self.student}/{self.notebook}"
 
+    @property
+    def renamed(self) -> bool:
+        return bool(self.rel) and self.rel != self.notebook
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found in a submissions folder."""
+
+    students: list = field(default_factory=list)  # every student folder, sorted
+    submissions: list = field(default_factory=list)  # Submission, sorted by key
+    ignored: list = field(default_factory=list)  # "path: why", nothing ignored silently
+    conflicts: dict = field(default_factory=dict)  # (student, notebook) -> [rel paths]
+    helpers: dict = field(default_factory=dict)  # Submission.key -> {file name: Path}
+
 
 @dataclass
 class Summary:
     """What a run did: ``graded`` submissions this run, ``skipped`` unchanged ones, all ``rows`` of the
-    gradebook (dicts with :data:`FIELDS`), the sandbox ``mode`` and the text printed at the end."""
+    gradebook (dicts with :data:`FIELDS`), the sandbox ``mode``, the text printed at the end, the
+    paths ``ignored`` (each ``"path: why"``), the ``stale`` submissions whose rows were removed and
+    the ``totals`` (one dict per student)."""
 
     graded: int = 0
     skipped: int = 0
@@ -75,6 +98,8 @@ class Summary:
     mode: str = ""
     text: str = ""
     ignored: list = field(default_factory=list)
+    stale: list = field(default_factory=list)
+    totals: list = field(default_factory=list)
 
     def status_counts(self) -> Counter:
         return Counter(r["status"] for r in self.rows)
@@ -82,26 +107,127 @@ class Summary:
 
 # ----------------------------------------------------------------------------- discovery
 
-def find_submissions(root: str | Path) -> tuple[list[Submission], list[str]]:
-    """``root/<student>/<notebook>.ipynb`` sorted by student and notebook, and the paths ignored
-    (anything else: files at the top, deeper folders, other extensions, checkpoints, links)."""
+_SKIP_DIRS = {"__MACOSX", "__pycache__"}
+MAX_DEPTH = 4  # folders below a student's folder that are searched for notebooks
+MAX_HELPER_BYTES = 1 << 20
+MAX_HELPERS = 20
+
+
+def canonical_name(name: str) -> str:
+    """A notebook file name without the marks a copy or a download adds: ``"Copy of 03_lstm.ipynb"``,
+    ``"03_lstm (1).ipynb"``, ``"03_lstm-Copy1.ipynb"`` -> ``"03_lstm.ipynb"`` (lower case)."""
+    stem = name[:-len(".ipynb")] if name.lower().endswith(".ipynb") else name
+    stem = stem.strip()
+    while True:
+        old = stem
+        stem = re.sub(r"^(copy of|kopie von|copie de|copia de)\s+", "", stem, flags=re.I)
+        stem = re.sub(r"\s*\(\d+\)$", "", stem)
+        stem = re.sub(r"[-_ ]+copy\d*$", "", stem, flags=re.I)
+        stem = re.sub(r"\s+-\s+copy$", "", stem, flags=re.I)
+        stem = stem.strip()
+        if stem == old:
+            break
+    return stem.lower() + ".ipynb"
+
+
+def match_notebook(name: str, known: Sequence[str]) -> str | None:
+    """The course notebook a file name stands for: the same name, or the same once copy marks are
+    removed, or the only course notebook whose name (without .ipynb) the file's name contains."""
+    if name in known:
+        return name
+    canon = canonical_name(name)
+    hits = [k for k in known if k.lower() == canon]
+    if len(hits) == 1:
+        return hits[0]
+    stem = canon[:-len(".ipynb")]
+    hits = [k for k in known if k.lower()[:-len(".ipynb")] in stem]
+    return hits[0] if len(hits) == 1 else None
+
+
+def discover(root: str | Path, known: Sequence[str] = ()) -> Discovery:
+    """Find ``root/<student>/**/<notebook>.ipynb`` (up to :data:`MAX_DEPTH` folders deep) and match
+    each file to a course notebook of ``known`` (exact name, or a renamed copy). A notebook that
+    two files claim is a conflict, unless exactly one of them has the exact name (the others are
+    then ignored and listed). ``.py`` files beside a notebook are its helpers. Everything else is
+    listed in ``ignored`` with the reason."""
     root = Path(root)
-    subs, ignored = [], []
+    found = Discovery()
     for student_dir in sorted(root.iterdir(), key=lambda p: p.name):
-        if student_dir.name.startswith(".") or student_dir.name == "__MACOSX":
+        name = student_dir.name
+        if name.startswith(".") or name in _SKIP_DIRS:
             continue
         if student_dir.is_symlink() or not student_dir.is_dir():
-            ignored.append(student_dir.name)
+            found.ignored.append(f"{name}: not a student folder (expected <student>/<notebook>.ipynb)")
             continue
-        for path in sorted(student_dir.iterdir(), key=lambda p: p.name):
-            rel = f"{student_dir.name}/{path.name}"
-            if path.name.startswith("."):
+        found.students.append(name)
+        notebooks, helper_dirs = [], {}
+        for dirpath, dirnames, filenames in os.walk(student_dir):
+            here = Path(dirpath)
+            depth = len(here.relative_to(student_dir).parts)
+            keep = []
+            for d in sorted(dirnames):
+                full = here / d
+                rel = full.relative_to(root).as_posix()
+                if d.startswith(".") or d in _SKIP_DIRS:
+                    continue
+                if full.is_symlink():
+                    found.ignored.append(f"{rel}: a link (not followed)")
+                elif depth >= MAX_DEPTH:
+                    found.ignored.append(f"{rel}: more than {MAX_DEPTH} folders deep")
+                else:
+                    keep.append(d)
+            dirnames[:] = keep
+            for f in sorted(filenames):
+                full = here / f
+                rel = full.relative_to(root).as_posix()
+                if f.startswith("."):
+                    continue
+                if full.is_symlink() or not full.is_file():
+                    found.ignored.append(f"{rel}: a link or not a plain file")
+                elif f.lower().endswith(".ipynb"):
+                    notebooks.append(full)
+                elif f.endswith(".py"):
+                    helper_dirs.setdefault(here, []).append(full)
+                else:
+                    found.ignored.append(f"{rel}: not a notebook")
+        claims: dict[str, list[Path]] = {}
+        for path in notebooks:
+            nb = match_notebook(path.name, known)
+            rel = path.relative_to(student_dir).as_posix()
+            if nb is None:
+                found.ignored.append(f"{name}/{rel}: not a notebook of this course"
+                                     + (f" (expected one of: {', '.join(known)})" if known else ""))
+                found.submissions.append(Submission(name, path.name if "/" not in rel else rel.replace(
+                    "/", "_"), path, rel))
                 continue
-            if path.suffix == ".ipynb" and path.is_file() and not path.is_symlink():
-                subs.append(Submission(student_dir.name, path.name, path))
-            else:
-                ignored.append(rel)
-    return subs, ignored
+            claims.setdefault(nb, []).append(path)
+        for nb, paths in sorted(claims.items()):
+            chosen = paths[0] if len(paths) == 1 else None
+            if chosen is None:
+                exact = [p for p in paths if p.name == nb]
+                if len(exact) == 1:
+                    chosen = exact[0]
+                    for p in paths:
+                        if p is not chosen:
+                            found.ignored.append(
+                                f"{name}/{p.relative_to(student_dir).as_posix()}: another copy of "
+                                f"{nb}; graded {chosen.relative_to(student_dir).as_posix()}")
+            if chosen is None:
+                found.conflicts[(name, nb)] = [p.relative_to(student_dir).as_posix() for p in paths]
+                continue
+            sub = Submission(name, nb, chosen, chosen.relative_to(student_dir).as_posix())
+            found.submissions.append(sub)
+            helpers = {p.name: p for p in helper_dirs.get(chosen.parent, [])}
+            if helpers:
+                found.helpers[sub.key] = helpers
+    found.submissions.sort(key=lambda s: s.key)
+    return found
+
+
+def find_submissions(root: str | Path, known: Sequence[str] = ()) -> tuple[list[Submission], list[str]]:
+    """The submissions and the ignored paths of :func:`discover` (kept for callers of old)."""
+    found = discover(root, known)
+    return found.submissions, found.ignored
 
 
 def _fingerprint(exs: Sequence[Exercise]) -> str:
@@ -134,6 +260,7 @@ class _Graded:
     results: list  # (Exercise | None, CheckResult-like dict)
     rows: list
     feedback: str
+    written: list = field(default_factory=list)
 
 
 def _row(sub: Submission, exercise: str, score: float, max_score: float, status: str, message: str) -> dict:
@@ -259,8 +386,109 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+HINT_LEVELS = ("none", "mistake", "full")
+SKIP_TAG = "grader-skip"
+
+
+def _helper_digest(helpers: dict) -> dict:
+    out = {}
+    for name, path in sorted(helpers.items()):
+        try:
+            out[name] = _sha256(path)
+        except OSError:
+            out[name] = ""
+    return out
+
+
+def _helper_files(helpers: dict) -> tuple[dict, list[str]]:
+    """The student's ``.py`` files beside the notebook, as text for the sandbox (with limits)."""
+    files, notes = {}, []
+    for name, path in sorted(helpers.items())[:MAX_HELPERS]:
+        try:
+            if path.stat().st_size > MAX_HELPER_BYTES:
+                notes.append(f"`{name}` is larger than {MAX_HELPER_BYTES // 1024} KB and was not "
+                             f"copied into the sandbox")
+                continue
+            files[name] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as err:
+            notes.append(f"`{name}` could not be read ({err})")
+    if len(helpers) > MAX_HELPERS:
+        notes.append(f"only the first {MAX_HELPERS} .py files beside the notebook were copied")
+    return files, notes
+
+
+def _cell_label(index: int, source: str, functions: dict[str, str]) -> str:
+    """How the feedback names a code cell: by the graded function it defines (Jupyter shows no cell
+    numbers), else by its first line of code."""
+    for name, ex_id in functions.items():
+        if re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", source, flags=re.M):
+            return f"the cell defining `{name}` (exercise {ex_id})"
+    first = next((line.strip() for line in source.splitlines()
+                  if line.strip() and not line.strip().startswith("#")), "")
+    if len(first) > 50:
+        first = first[:47] + "..."
+    return f"code cell {index} (`{first}`)" if first else f"code cell {index}"
+
+
+def _written_answers(sub: Submission, nb: dict) -> list[dict]:
+    """The written answers of the submission: markdown cells that hold (or held) the exercise
+    notebook's answer placeholder, matched by cell id with the course's exercise notebook."""
+    from rnnlab.grading.generate import ANSWER_MD
+
+    ids = _answer_cells(sub.notebook)
+    out = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "markdown":
+            continue
+        text = cell_source(cell)
+        cid = cell.get("id")
+        if not (isinstance(cid, str) and cid in ids) and ANSWER_MD not in text:
+            continue
+        label = ids.get(cid) if isinstance(cid, str) and cid in ids else None
+        if label is None:
+            label = f"answer {len(out) + 1}"
+        answered = ANSWER_MD not in text and len(text.strip()) > 0
+        out.append({"student": sub.student, "notebook": sub.notebook, "item": label,
+                    "answered": "yes" if answered else "no", "score": "", "max_score": "",
+                    "comment": ""})
+    return out
+
+
+_ANSWER_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _answer_cells(notebook_name: str) -> dict[str, str]:
+    """``{cell id: label}`` of the answer cells of the course's ``exercises/NAME`` (empty when the
+    course folder is not beside the installed package)."""
+    if notebook_name in _ANSWER_CACHE:
+        return _ANSWER_CACHE[notebook_name]
+    import rnnlab
+    from rnnlab.grading.generate import ANSWER_MD
+
+    out: dict[str, str] = {}
+    path = Path(rnnlab.__file__).resolve().parents[2] / "exercises" / notebook_name
+    try:
+        nb = parse_notebook(path.read_bytes())
+    except (OSError, NotebookError):
+        nb = {"cells": []}
+    heading = ""
+    n = 0
+    for cell in nb["cells"]:
+        text = cell_source(cell)
+        if cell.get("cell_type") == "markdown":
+            for line in text.splitlines():
+                if line.lstrip().startswith("#"):
+                    heading = line.lstrip("# ").strip()
+            if ANSWER_MD in text and isinstance(cell.get("id"), str):
+                n += 1
+                out[cell["id"]] = f"written answer {n}" + (f" ({heading[:60]})" if heading else "")
+    _ANSWER_CACHE[notebook_name] = out
+    return out
+
+
 def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str], limits: Limits,
-               mode: str, seed: int | None, hidden: list[str]) -> _Graded:
+               mode: str, seed: int | None, hidden: list[str], helpers: dict | None = None,
+               hints: str = "mistake") -> _Graded:
     too_big = sub.path.stat().st_size > MAX_NOTEBOOK_BYTES
     data = b"" if too_big else sub.path.read_bytes()
     sha = _sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
@@ -268,7 +496,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         import difflib
 
         close = difflib.get_close_matches(sub.notebook, known, n=1, cutoff=0.5)
-        message = (f"`{sub.notebook}` is not a notebook of this course; expected one of: "
+        message = (f"`{sub.rel or sub.notebook}` is not a notebook of this course; expected one of: "
                    f"{', '.join(known) if known else '(no exercises registered)'}")
         if close:
             message += f" (did you mean `{close[0]}`? rename the file and resubmit)"
@@ -284,11 +512,31 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
     except NotebookError as err:
         message = f"the file is not a readable Jupyter notebook: {err}"
         results = [(ex, missing_result(ex, message, status="invalid notebook")) for ex in exs]
-        return _finish(sub, sha, fingerprint, results, [], None, limits)
-    cells = []
-    for index, cell in enumerate(nb["cells"]):
-        if cell.get("cell_type") == "code":
-            cells.append({"label": f"cell {index + 1}", "source": cell_source(cell)})
+        return _finish(sub, sha, fingerprint, results, [], None, limits, hints)
+    functions = {ex.function: ex.id for ex in exs}
+    cells, skipped_cells = [], []
+    n_code = 0
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        n_code += 1
+        source = cell_source(cell)
+        tags = (cell.get("metadata") or {}).get("tags") if isinstance(cell.get("metadata"), dict) else None
+        label = _cell_label(n_code, source, functions)
+        if isinstance(tags, list) and SKIP_TAG in tags:
+            skipped_cells.append(label)
+            continue
+        cells.append({"label": label, "source": source})
+    files, notes = _helper_files(helpers or {})
+    if skipped_cells:
+        notes.append(f"{len(skipped_cells)} ungraded experiment cell(s) tagged `{SKIP_TAG}` were not "
+                     f"run by the grader (they do not affect the score)")
+    if files:
+        notes.append(f"your helper file(s) {', '.join(f'`{n}`' for n in files)} were placed beside "
+                     f"the notebook")
+    if sub.renamed:
+        notes.insert(0, f"graded `{sub.rel}` as `{sub.notebook}` (the file was renamed or moved; "
+                        f"name it `{sub.notebook}` at the top of your folder next time)")
     # the inputs are drawn now, after the notebook was read
     arrays: list[np.ndarray] = []
     job_exercises, all_cases = [], {}
@@ -299,6 +547,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         trees = [serialize.encode(case, strict=True, arrays=arrays)[0] for case in cases]
         job_exercises.append({"id": ex.id, "function": ex.function, "cases": trees})
     job = serialize.pack({"sys_path": python_paths(), "cells": cells, "exercises": job_exercises,
+                          "files": files, "timeout": float(limits.timeout),
                           "limits": limits.for_child(nproc_limit(mode, limits))}, arrays)
     run = run_job(job, limits, mode, hidden)
     reader = _RunReader(run, cells, {ex.id for ex in exs})
@@ -326,12 +575,40 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
             results.append((ex, missing_result(
                 ex, f"the grader could not judge this exercise ({type(err).__name__}: {err}); "
                     f"tell the course staff", status="error")))
-    return _finish(sub, sha, fingerprint, results, cells, (run, reader), limits)
+    graded = _finish(sub, sha, fingerprint, results, cells, (run, reader), limits, hints, notes,
+                     _written_answers(sub, nb))
+    return graded
 
 
-def _finish(sub, sha, fingerprint, results, cells, run_info, limits) -> _Graded:
-    rows = [_row(sub, ex.id, r.score, r.max_score, r.status, _body(r.message)) for ex, r in results]
-    notes = []
+def _split_advice(r) -> tuple[str, str | None, str | None]:
+    """The message's diagnosis without the appended ``Likely mistake:``/``Hint:``, the mistake, the
+    hint."""
+    body = _body(r.message)
+    mistake = r.mistake
+    if mistake and body.endswith(f". Likely mistake: {mistake}"):
+        body = body[:-len(f". Likely mistake: {mistake}")]
+    hint = r.hint or None
+    if hint and body.endswith(f". Hint: {hint}"):
+        body = body[:-len(f". Hint: {hint}")]
+    return body, mistake, hint
+
+
+def _advised(r, hints: str) -> str:
+    """The one-line message of a result with as much advice as ``hints`` allows."""
+    body, mistake, hint = _split_advice(r)
+    if r.passed:
+        return body
+    if hints in ("mistake", "full") and mistake:
+        body += f". Likely mistake: {mistake}"
+    if hints == "full" and hint and not mistake:
+        body += f". Hint: {hint}"
+    return body
+
+
+def _finish(sub, sha, fingerprint, results, cells, run_info, limits, hints="mistake", notes=None,
+            written=None) -> _Graded:
+    rows = [_row(sub, ex.id, r.score, r.max_score, r.status, _advised(r, hints)) for ex, r in results]
+    notes = list(notes or [])
     if run_info is not None:
         run, reader = run_info
         for index in sorted(reader.cell_errors)[:10]:
@@ -339,6 +616,8 @@ def _finish(sub, sha, fingerprint, results, cells, run_info, limits) -> _Graded:
             err = reader.cell_errors[index]
             if err.type == "NotImplementedError":
                 notes.append(f"{label} raised NotImplementedError (an exercise left as a stub?)")
+            elif err.type == "CellTimeBudget":
+                notes.append(f"{label} was stopped: {err.message}")
             else:
                 notes.append(f"{label} raised {err.describe()}")
         if len(reader.cell_errors) > 10:
@@ -346,7 +625,10 @@ def _finish(sub, sha, fingerprint, results, cells, run_info, limits) -> _Graded:
         if run.output_truncated:
             notes.append(f"the notebook printed more than {limits.output_bytes // 2**20} MB; the rest of "
                          f"its output was discarded (output truncated; the score is not affected)")
-    return _Graded(sub, sha, fingerprint, results, rows, _feedback(sub, results, notes))
+    graded = _Graded(sub, sha, fingerprint, results, rows, _feedback(sub, results, notes, hints,
+                                                                      written or []))
+    graded.written = written or []
+    return graded
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -355,11 +637,13 @@ def _feedback_unknown(sub: Submission, message: str) -> str:
     return (f"# Feedback: {sub.notebook}\n\nStudent: {sub.student}\n\n**Not graded**: {message}\n")
 
 
-def _feedback(sub: Submission, results: list, notes: list[str]) -> str:
+def _feedback(sub: Submission, results: list, notes: list[str], hints: str = "mistake",
+              written: list | None = None) -> str:
     total = sum(r.score for _, r in results)
     possible = sum(r.max_score for _, r in results)
     lines = [f"# Feedback: {sub.notebook}", "", f"Student: {sub.student}", "",
-             f"**Total: {format_points(total)} / {format_points(possible)} points.**", "",
+             f"**Total: {format_points(total)} / {format_points(possible)} points** (auto-graded "
+             f"exercises).", "",
              "| exercise | score | status |", "|---|---|---|"]
     for ex, r in results:
         lines.append(f"| {ex.id}: {ex.title} | {format_points(r.score)}/{format_points(r.max_score)} "
@@ -370,14 +654,20 @@ def _feedback(sub: Submission, results: list, notes: list[str]) -> str:
                   f"{r.status})", ""]
         if r.checked:
             lines += [f"- **Checked:** {r.checked}.", ""]
+        body, mistake, hint = _split_advice(r)
         if r.passed:
-            lines += [f"- **Result:** {_body(r.message)}.", ""]
+            lines += [f"- **Result:** {body}.", ""]
         else:
-            lines += [f"- **What went wrong:** {_body(r.message)}", ""]
-            if r.mistake:
-                lines += [f"- **Likely mistake:** {r.mistake}", ""]
-            elif r.hint and "Hint:" not in r.message:
-                lines += [f"- **Hint:** {r.hint}", ""]
+            lines += [f"- **What went wrong:** {body}", ""]
+            if mistake and hints in ("mistake", "full"):
+                lines += [f"- **Likely mistake:** {mistake}", ""]
+            elif hint and hints == "full":
+                lines += [f"- **Hint:** {hint}", ""]
+    if written:
+        lines += ["## Written answers (not auto-graded)", "",
+                  "Your instructor reads and scores these by hand:", ""]
+        lines += [f"- {w['item']}: {'answered' if w['answered'] == 'yes' else 'not answered yet'}"
+                  for w in written] + [""]
     if notes:
         lines += ["## Notes on running the notebook", ""] + [f"- {n}" for n in notes] + [""]
     lines += ["Scores come from your functions' results on fresh random inputs, compared with the "
@@ -495,15 +785,129 @@ def _hidden_paths(submissions: Path, out: Path) -> list[str]:
     return hidden
 
 
+def _read_roster(path: str | Path) -> list[str]:
+    """Student names from a roster: one per line, or a CSV whose column ``student`` (else its first
+    column) holds them; blank lines and lines starting with ``#`` are skipped."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        return []
+    rows = list(csv.reader(lines))
+    header = [h.strip().lower() for h in rows[0]]
+    column = header.index("student") if "student" in header else None
+    if column is not None:
+        rows = rows[1:]
+    names = []
+    for row in rows:
+        if row:
+            name = row[column or 0].strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+MANUAL_NAME = "manual.csv"
+WRITTEN_NAME = "written.csv"
+TOTALS_NAME = "students.csv"
+LMS_NAME = "lms.csv"
+MANUAL_FIELDS = ("student", "notebook", "item", "score", "max_score", "comment")
+
+
+def _read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
+    """Rows of ``manual.csv`` (student, notebook, item, score, max_score[, comment]): scores the
+    instructor gave by hand (written answers). A malformed line is reported and skipped."""
+    if not path.exists():
+        return []
+    out = []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = [k for k in MANUAL_FIELDS[:5] if k not in (reader.fieldnames or [])]
+        if missing:
+            say(f"warning: {path.name} lacks the columns {', '.join(missing)}; it was not merged")
+            return []
+        for n, rec in enumerate(reader, start=2):
+            try:
+                score, most = float(rec["score"]), float(rec["max_score"])
+            except (TypeError, ValueError):
+                if (rec.get("score") or "").strip() == "":
+                    continue  # a line of written.csv copied without a score yet
+                say(f"warning: {path.name} line {n}: score and max_score must be numbers; skipped")
+                continue
+            if not (rec["student"] and rec["notebook"] and rec["item"]) or not 0 <= score <= most:
+                say(f"warning: {path.name} line {n}: needs student, notebook, item and "
+                    f"0 <= score <= max_score; skipped")
+                continue
+            out.append({"student": rec["student"].strip(), "notebook": rec["notebook"].strip(),
+                        "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
+                        "max_score": format_points(most), "status": "manual",
+                        "message": _one_line(rec.get("comment") or "scored by hand")})
+    return out
+
+
+def _totals(rows: list[dict], students: list[str], notebooks: list[str]) -> list[dict]:
+    """One dict per student: ``student``, per notebook ``<stem>`` and ``<stem> max``, ``total``,
+    ``max_total`` (absent work is in ``rows`` as 0 of its points)."""
+    out = []
+    for student in students:
+        rec = {"student": student}
+        total = most = 0.0
+        for nb in notebooks:
+            mine = [r for r in rows if r["student"] == student and r["notebook"] == nb]
+            s = sum(float(r["score"] or 0) for r in mine)
+            m = sum(float(r["max_score"] or 0) for r in mine)
+            stem = nb[:-len(".ipynb")]
+            rec[stem], rec[f"{stem} max"] = format_points(s), format_points(m)
+            total, most = total + s, most + m
+        rec["total"], rec["max_total"] = format_points(total), format_points(most)
+        out.append(rec)
+    return out
+
+
+def _dict_csv(rows: list[dict], fields: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
+    """The LMS export: ``student``, one column per assignment (= notebook, named by its stem), then
+    ``total``; the first data row, ``Points Possible``, holds each column's maximum."""
+    stems = [nb[:-len(".ipynb")] for nb in notebooks]
+    fields = ["student", *stems, "total"]
+    possible = {"student": "Points Possible"}
+    for stem in stems:
+        possible[stem] = max((t[f"{stem} max"] for t in totals), key=float, default="0")
+    possible["total"] = max((t["max_total"] for t in totals), key=float, default="0")
+    rows = [possible] + [{k: t[k] for k in fields} for t in totals]
+    return _dict_csv(rows, fields)
+
+
+def _absent_rows(student: str, nb: str, exs: list[Exercise], status: str, message: str) -> list[dict]:
+    sub = Submission(student, nb, Path(nb), nb)
+    return [_row(sub, ex.id, 0, ex.points, status, message) for ex in exs]
+
+
+def _absent_feedback(student: str, nb: str, exs: list[Exercise], message: str) -> str:
+    total = sum(ex.points for ex in exs)
+    return (f"# Feedback: {nb}\n\nStudent: {student}\n\n**Total: 0 / {format_points(total)} points.**"
+            f"\n\n**Not graded**: {message}\n")
+
+
 def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, memory_mb: int = 3072,
           jobs: int = 1, regrade: bool = False, seed: int | None = None, sandbox: str = "auto",
           exercises: Sequence[Exercise] | None = None, progress: bool = True,
-          echo: Callable[[str], None] | None = print, limits: Limits | None = None) -> Summary:
+          echo: Callable[[str], None] | None = print, limits: Limits | None = None,
+          roster: str | Path | None = None, hints: str = "mistake") -> Summary:
     """Grade every ``submissions/<student>/<notebook>.ipynb`` into ``out`` (see the module doc).
 
     ``exercises`` defaults to the registry (:func:`rnnlab.grading.exercises`); ``sandbox`` is
     ``"auto"``, ``"namespace"`` or ``"process"``; ``seed`` makes the random cases reproducible (the
-    default draws them from fresh entropy).
+    default draws them from fresh entropy); ``roster`` is a file of student names (absent students
+    get ``missing`` rows); ``hints`` says how much of an exercise's hint the feedback shows
+    (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint).
     """
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
@@ -511,9 +915,12 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
                                 f"got {str(submissions)!r}")
     if timeout <= 0 or memory_mb < 64 or jobs < 1:
         raise ValueError("timeout must be > 0, memory_mb >= 64 and jobs >= 1")
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints must be one of {', '.join(HINT_LEVELS)}, got {hints!r}")
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
                          "the gradebook)")
+    roster_names = _read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
     if exercises is None:
         from rnnlab.grading.registry import exercises as registered
@@ -536,18 +943,42 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ledger_path = out / CSV_NAME, out / LEDGER_NAME
     ledger = _load_ledger(ledger_path)
+    found = discover(submissions, known)
+    subs = found.submissions
+    # the gradebook describes the folder as it is now: work that left it leaves the gradebook
+    present = {s.key for s in subs}
+    stale = sorted(k for k in ledger if k not in present)
+    for key in stale:
+        rec = ledger.pop(key)
+        fb = rec.get("feedback")
+        if isinstance(fb, str) and fb and ".." not in Path(fb).parts:
+            try:
+                (out / fb).unlink()
+            except OSError:
+                pass
+    if stale:
+        _write_atomic(ledger_path, "".join(json.dumps(ledger[k], ensure_ascii=False, sort_keys=True)
+                                           + "\n" for k in sorted(ledger)))
     _write_atomic(csv_path, _csv_text(_sorted_rows(ledger), header=True))
 
-    subs, ignored = find_submissions(submissions)
-    for name in ignored:
-        say(f"ignored {name}: not a <student>/<notebook>.ipynb file")
+    students = list(found.students)
+    not_on_roster = []
+    if roster_names is not None:
+        not_on_roster = [s for s in students if s not in roster_names]
+        students = sorted(set(students) | set(roster_names))
+    ignored = list(found.ignored)
+    for line in ignored:
+        say(f"ignored {line}")
     todo = []
     skipped = 0
     for sub in subs:
         exs_nb = by_nb.get(sub.notebook)
         fingerprint = _fingerprint(exs_nb) if exs_nb else ""
         rec = ledger.get(sub.key)
-        if not regrade and rec is not None and rec.get("fingerprint") == fingerprint:
+        helpers = found.helpers.get(sub.key, {})
+        if not regrade and rec is not None and rec.get("fingerprint") == fingerprint \
+                and rec.get("rel", sub.rel) == sub.rel and rec.get("hints", "mistake") == hints \
+                and rec.get("helpers", {}) == _helper_digest(helpers):
             try:
                 sha = _sha256(sub.path)
             except OSError:
@@ -566,7 +997,8 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
 
     def work(sub: Submission) -> _Graded:
         try:
-            return _grade_one(sub, by_nb.get(sub.notebook), known, limits, mode, seed, hidden)
+            return _grade_one(sub, by_nb.get(sub.notebook), known, limits, mode, seed, hidden,
+                              helpers=found.helpers.get(sub.key, {}), hints=hints)
         except Exception as err:  # never a crash of the batch, never a silent missing row
             trace = traceback.format_exc(limit=5)
             sys.stderr.write(f"internal error while grading {sub.key}:\n{trace}")
@@ -582,13 +1014,17 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
             if not results:
                 row = _row(sub, "", 0, 0, "error", message)
                 return _Graded(sub, sha, "", [], [row], _feedback_unknown(sub, message))
-            return _finish(sub, sha, _fingerprint(exs_nb), results, [], None, limits)
+            return _finish(sub, sha, _fingerprint(exs_nb), results, [], None, limits, hints)
 
     def record(graded: _Graded) -> None:
         sub = graded.sub
-        _write_atomic(_feedback_path(out, sub), graded.feedback)
-        rec = {"key": sub.key, "student": sub.student, "notebook": sub.notebook,
-               "sha256": graded.sha256, "fingerprint": graded.fingerprint, "rows": graded.rows}
+        fb = _feedback_path(out, sub)
+        _write_atomic(fb, graded.feedback)
+        rec = {"key": sub.key, "student": sub.student, "notebook": sub.notebook, "rel": sub.rel,
+               "sha256": graded.sha256, "fingerprint": graded.fingerprint, "rows": graded.rows,
+               "feedback": fb.relative_to(out).as_posix(), "hints": hints,
+               "helpers": _helper_digest(found.helpers.get(sub.key, {})),
+               "written": graded.written}
         _append(ledger_path, json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
         ledger[sub.key] = rec
         _append(csv_path, _csv_text(graded.rows, header=False))
@@ -612,15 +1048,72 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     finally:
         if bar is not None:
             bar.close()
-    rows = _sorted_rows(ledger)
-    _write_atomic(csv_path, _csv_text(rows, header=True))
     _write_atomic(ledger_path, "".join(json.dumps(ledger[k], ensure_ascii=False, sort_keys=True) + "\n"
                                        for k in sorted(ledger)))
-    present = {s.key for s in subs}
-    stale = sorted(k for k in ledger if k not in present)
+    # every expected (student, notebook, exercise) has a row: absent and conflicting work included
+    extra: list[dict] = []
+    submitted = {(s.student, s.notebook) for s in subs}
+    missing_count = 0
+    for student in students:
+        for nb in known:
+            if (student, nb) in submitted:
+                continue
+            if (student, nb) in found.conflicts:
+                copies = found.conflicts[(student, nb)]
+                message = (f"several files could be `{nb}`: {', '.join(copies)}; keep exactly one "
+                           f"(named `{nb}`) in the student's folder")
+                extra += _absent_rows(student, nb, by_nb[nb], "error", message)
+            else:
+                missing_count += 1
+                where = "the student's folder" if student in found.students else \
+                    "SUBMISSIONS (the student on the roster has no folder)"
+                message = f"no notebook `{nb}` in {where}"
+                extra += _absent_rows(student, nb, by_nb[nb], "missing", message)
+            stem = nb[:-len(".ipynb")]
+            _write_atomic(out / "feedback" / student / f"{stem}.md",
+                          _absent_feedback(student, nb, by_nb[nb], extra[-1]["message"]))
+    manual = _read_manual(out / MANUAL_NAME, say)
+    # a manual item scored for some students is owed by all: the others get 0 of it, "not graded"
+    items = {}
+    for r in manual:
+        key = (r["notebook"], r["exercise"])
+        items[key] = max(float(r["max_score"]), items.get(key, 0.0))
+    have = {(r["student"], r["notebook"], r["exercise"]) for r in manual}
+    for student in students:
+        for (nb, item), most in sorted(items.items()):
+            if (student, nb, item) not in have:
+                manual.append({"student": student, "notebook": nb, "exercise": item, "score": "0",
+                               "max_score": format_points(most), "status": "not graded",
+                               "message": f"no score for this item in {MANUAL_NAME} yet"})
+    rows = sorted(_sorted_rows(ledger) + [{k: str(r.get(k, "")) for k in FIELDS}
+                                          for r in extra + manual],
+                  key=lambda r: (r["student"], r["notebook"], r["exercise"]))
+    _write_atomic(csv_path, _csv_text(rows, header=True))
+    notebooks = sorted(set(known) | {r["notebook"] for r in manual})
+    totals = _totals(rows, students, notebooks)
+    total_fields = ["student"] + [f for nb in notebooks for f in (nb[:-6], f"{nb[:-6]} max")] + [
+        "total", "max_total"]
+    _write_atomic(out / TOTALS_NAME, _dict_csv(totals, total_fields))
+    _write_atomic(out / LMS_NAME, _lms_csv(totals, notebooks))
+    written = sorted((w for rec in ledger.values() for w in rec.get("written", [])),
+                     key=lambda w: (w["student"], w["notebook"], w["item"]))
+    _write_atomic(out / WRITTEN_NAME, _dict_csv(written, ("student", "notebook", "item", "answered",
+                                                          "score", "max_score", "comment")))
     text = _summary_text(rows, exs, graded_count, skipped, time.monotonic() - start, mode)
     if stale:
-        text += (f"\nnote: {len(stale)} graded submission(s) are no longer in {submissions} and stay "
-                 f"in the gradebook: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}")
+        text += (f"\nremoved {len(stale)} submission(s) no longer in the folder from the gradebook "
+                 f"(and their feedback): {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}")
+    if missing_count:
+        text += f"\n{missing_count} notebook(s) not submitted: their exercises have status `missing`"
+    if found.conflicts:
+        text += (f"\n{len(found.conflicts)} notebook(s) with several candidate files (status "
+                 f"`error`): " + ", ".join(f"{s}/{nb}" for s, nb in sorted(found.conflicts)))
+    if not_on_roster:
+        text += f"\nnot on the roster (graded anyway): {', '.join(not_on_roster)}"
+    if ignored:
+        text += f"\nignored {len(ignored)} path(s):\n" + "\n".join(f"  {line}" for line in ignored)
+    text += (f"\nwrote {CSV_NAME}, {TOTALS_NAME} (totals per student), {LMS_NAME} (LMS import), "
+             f"{WRITTEN_NAME} (written answers to score by hand into {MANUAL_NAME})")
     say(text)
-    return Summary(graded=graded_count, skipped=skipped, rows=rows, mode=mode, text=text, ignored=ignored)
+    return Summary(graded=graded_count, skipped=skipped, rows=rows, mode=mode, text=text,
+                   ignored=ignored, stale=stale, totals=totals)

@@ -52,6 +52,11 @@ class Exercise:
     output_names: the returned values' names (one per element of a returned tuple), for messages.
     hint: one line, shown when the answer is wrong and matches no known mistake.
     judge: optional ``judge(case, got, expected) -> (ok, message)`` replacing the generic comparison.
+    report_order: optional order (a permutation of ``output_names``) in which the outputs are
+        compared for the message: the first one that differs is the one described. List first the
+        outputs closest to the likely cause (for a backward pass: the gradient of the bias, the sum
+        of the pre-activation gradients, before what is computed from it), so that the message names
+        where the error enters rather than the first output in return order.
     """
 
     id: str
@@ -67,6 +72,7 @@ class Exercise:
     output_names: tuple[str, ...] = ()
     hint: str = ""
     judge: Callable[[tuple, Any, Any], tuple[bool, str]] | None = None
+    report_order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         match = _ID.match(self.id) if isinstance(self.id, str) else None
@@ -103,6 +109,10 @@ class Exercise:
             value = getattr(self, name)
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
                 raise TypeError(f"Exercise {self.id!r}: {name} must be a tuple of str, got {value!r}")
+        if self.report_order and (not isinstance(self.report_order, tuple)
+                                  or sorted(self.report_order) != sorted(self.output_names)):
+            raise ValueError(f"Exercise {self.id!r}: report_order must be a tuple holding each of "
+                             f"output_names once, got {self.report_order!r}")
         if not isinstance(self.hint, str) or "\n" in self.hint:
             raise ValueError(f"Exercise {self.id!r}: hint must be one line of text")
 

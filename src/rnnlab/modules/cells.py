@@ -23,12 +23,21 @@ from ._errors import InputError, check_bool, check_int, check_like_weight, check
 
 
 # --------------------------------------------------------------------------- functional steps
+# Each step is split in two: the input projection x W_ih^T + b_ih, and the rest of the step from
+# that projection (``*_from_projection``). The sequence layers project all steps at once, and
+# recompute a sequence with the second half when a second derivative is wanted
+# (:mod:`rnnlab.modules.recurrence`).
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh") -> Tensor:
     r"""Elman step :math:`h_t = \phi(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh})`.
 
     x: (B, I), h: (B, H), w_ih: (H, I), w_hh: (H, H), biases: (H,) or None. Returns (B, H).
     """
-    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return rnn_from_projection(F.linear(x, w_ih, b_ih), h, w_hh, b_hh, nonlinearity)
+
+
+def rnn_from_projection(xw, h, w_hh, b_hh=None, nonlinearity: str = "tanh") -> Tensor:
+    """:func:`rnn_cell` given ``xw = x W_ih^T + b_ih`` (B, H) instead of x."""
+    a = xw + F.linear(h, w_hh, b_hh)
     return torch.tanh(a) if nonlinearity == "tanh" else torch.relu(a)
 
 
@@ -46,7 +55,12 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_ci=None, w_cf=None, w
     x: (B, I), h and c: (B, H), w_ih: (4H, I), w_hh: (4H, H), biases (4H,) or None, peephole
     weights (H,) or None (all three or none). Returns ``(h_t, c_t)``, each (B, H).
     """
-    a = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return lstm_from_projection(F.linear(x, w_ih, b_ih), h, c, w_hh, b_hh, w_ci, w_cf, w_co)
+
+
+def lstm_from_projection(xw, h, c, w_hh, b_hh=None, w_ci=None, w_cf=None, w_co=None):
+    """:func:`lstm_cell` given ``xw = x W_ih^T + b_ih`` (B, 4H) instead of x."""
+    a = xw + F.linear(h, w_hh, b_hh)
     a_i, a_f, a_g, a_o = a.chunk(4, 1)
     if w_ci is not None:  # the input and forget gates look at the old cell state
         a_i = a_i + w_ci * c
@@ -68,7 +82,12 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, reset_after: bool = True) -
 
     x: (B, I), h: (B, H), w_ih: (3H, I), w_hh: (3H, H), biases (3H,) or None. Returns (B, H).
     """
-    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, 1)
+    return gru_from_projection(F.linear(x, w_ih, b_ih), h, w_hh, b_hh, reset_after)
+
+
+def gru_from_projection(xw, h, w_hh, b_hh=None, reset_after: bool = True) -> Tensor:
+    """:func:`gru_cell` given ``xw = x W_ih^T + b_ih`` (B, 3H) instead of x."""
+    x_r, x_z, x_n = xw.chunk(3, 1)
     if reset_after:
         h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, 1)
         r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)

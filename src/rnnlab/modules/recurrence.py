@@ -31,14 +31,23 @@ the size of :math:`h` (``proj_size`` or :math:`H`). ``xproj`` is the input proje
 :math:`x_t W_{ih}^T + b` of all steps, computed outside with one matmul, so autograd takes care of
 ``weight_ih``, the biases and the input.
 
-Limit: the hand-written backward is itself not differentiable (``once_differentiable``), so a
-second derivative through a whole layer (e.g. a gradient penalty) raises an error; the cells
-(:mod:`rnnlab.modules.cells`, plain autograd) support it.
+**Second derivatives.** The hand-written backward is fast but made of in-place updates that
+autograd cannot differentiate. When a graph of the gradient itself is asked for
+(``torch.autograd.grad(..., create_graph=True)``, e.g. a gradient penalty), autograd runs the
+backward pass with grad mode on; each ``backward`` below then takes a second route: it recomputes
+the forward pass from its saved inputs with ordinary differentiable tensor ops (one
+``rnnlab.modules.cells`` step per time step, :func:`_recompute_backward`) and differentiates that
+with ``create_graph=True``. The first derivatives are the same (up to rounding), and second
+derivatives equal ``torch.nn``'s; ``tests/test_modules_double_backward.py`` proves both with
+``torch.autograd.gradgradcheck`` and against ``torch.nn``. That route costs a second forward pass
+and the memory of a step-by-step graph, and is taken only when it is needed; for it, every
+Function keeps its input ``xproj`` until the backward pass.
 """
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
+
+from .cells import gru_from_projection, lstm_from_projection, rnn_from_projection
 
 BatchSizes = tuple[int, ...]
 
@@ -105,6 +114,30 @@ def _rows(cache: dict, tensor: torch.Tensor, b: int) -> torch.Tensor:
     return cache[key]
 
 
+def _recompute_backward(ctx, loop, inputs: tuple, grad_outputs: tuple) -> tuple:
+    """The gradient of ``loop(*inputs)`` by autograd, itself differentiable (second route).
+
+    ``loop`` is the recurrence written with differentiable ops and ``inputs`` are the Function's
+    inputs as saved (still attached to the graph that made them), so the returned gradients are
+    functions of the inputs and of ``grad_outputs`` that autograd can differentiate again.
+    """
+    with torch.enable_grad():
+        outputs = loop(*inputs)
+    wanted = [k for k, x in enumerate(inputs) if ctx.needs_input_grad[k] and torch.is_tensor(x)]
+    grads = torch.autograd.grad(
+        outputs, [inputs[k] for k in wanted], grad_outputs, create_graph=True, allow_unused=True
+    )
+    result: list = [None] * len(inputs)
+    for k, g in zip(wanted, grads):
+        result[k] = torch.zeros_like(inputs[k]) if g is None else g
+    return tuple(result)
+
+
+def _steps(xproj: torch.Tensor, batch_sizes: BatchSizes):
+    """Per-step input projections, with the number of active sequences."""
+    return ((xw, xw.shape[0]) for xw in xproj.split(batch_sizes))
+
+
 # --------------------------------------------------------------------------- Elman RNN
 class RNNRecurrence(torch.autograd.Function):
     r"""h_t = φ(a_t),  a_t = xproj_t + h_{t-1} W_hh^T,  φ = tanh or relu.
@@ -126,14 +159,26 @@ class RNNRecurrence(torch.autograd.Function):
             act(h_t)  # h_t = φ(a_t), in place
             h_prev = h_t
         ctx.nonlinearity, ctx.batch_sizes = nonlinearity, batch_sizes
-        ctx.save_for_backward(h0, w_hh, h)
+        ctx.save_for_backward(xproj, h0, w_hh, h)
         return h, final_rows(h, h0, batch_sizes)
 
     @staticmethod
-    @once_differentiable
+    def loop(xproj, h0, w_hh, nonlinearity: str, batch_sizes: BatchSizes):
+        """The same recurrence with differentiable ops, one cell step per time step."""
+        h, hs = h0, []
+        for xw, b in _steps(xproj, batch_sizes):
+            h = rnn_from_projection(xw, h[:b], w_hh, None, nonlinearity)
+            hs.append(h)
+        out = torch.cat(hs)
+        return out, final_rows(out, h0, batch_sizes)
+
+    @staticmethod
     def backward(ctx, d_h, d_hn):
-        h0, w_hh, h = ctx.saved_tensors
+        xproj, h0, w_hh, h = ctx.saved_tensors
         bs = ctx.batch_sizes
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable
+            inputs = (xproj, h0, w_hh, ctx.nonlinearity, bs)
+            return _recompute_backward(ctx, RNNRecurrence.loop, inputs, (d_h, d_hn))
         # 1. local derivative dh_t/da_t of every step at once
         k = 1 - h * h if ctx.nonlinearity == "tanh" else (h > 0).to(h.dtype)
         # 2. the δ recursion, backwards in time
@@ -211,14 +256,28 @@ class LSTMRecurrence(torch.autograd.Function):
                 torch.mm(m_t, w_hr_t, out=h_t)
             h_prev, c_prev = h_t, c_t
         ctx.batch_sizes = batch_sizes
-        ctx.save_for_backward(h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, gates, c, tanh_c, m, h)
+        ctx.save_for_backward(xproj, h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, gates, c, tanh_c, m, h)
         return h, final_rows(h, h0, batch_sizes), final_rows(c, c0, batch_sizes)
 
     @staticmethod
-    @once_differentiable
+    def loop(xproj, h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, batch_sizes: BatchSizes):
+        """The same recurrence with differentiable ops, one cell step per time step."""
+        h, c, hs, cs = h0, c0, [], []
+        for xw, b in _steps(xproj, batch_sizes):
+            m, c = lstm_from_projection(xw, h[:b], c[:b], w_hh, None, w_ci, w_cf, w_co)
+            h = m if w_hr is None else m.mm(w_hr.t())
+            hs.append(h)
+            cs.append(c)
+        h_all, c_all = torch.cat(hs), torch.cat(cs)
+        return h_all, final_rows(h_all, h0, batch_sizes), final_rows(c_all, c0, batch_sizes)
+
+    @staticmethod
     def backward(ctx, d_h, d_hn, d_cn):
-        h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, gates, c, tanh_c, m, h = ctx.saved_tensors
+        xproj, h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, gates, c, tanh_c, m, h = ctx.saved_tensors
         bs = ctx.batch_sizes
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable
+            inputs = (xproj, h0, c0, w_hh, w_ci, w_cf, w_co, w_hr, bs)
+            return _recompute_backward(ctx, LSTMRecurrence.loop, inputs, (d_h, d_hn, d_cn))
         need = ctx.needs_input_grad
         H = c.shape[1]
         i, f, g, o = gates.chunk(4, 1)
@@ -302,14 +361,26 @@ class GRURecurrence(torch.autograd.Function):
             torch.lerp(n_t, h_prev, z_t, out=h_t)  # h_t = n + z ⊙ (h_{t-1} - n)
             h_prev = h_t
         ctx.batch_sizes = batch_sizes
-        ctx.save_for_backward(h0, w_hh, b_hh, gates, hh_n, h)
+        ctx.save_for_backward(xproj, h0, w_hh, b_hh, gates, hh_n, h)
         return h, final_rows(h, h0, batch_sizes)
 
     @staticmethod
-    @once_differentiable
+    def loop(xproj, h0, w_hh, b_hh, batch_sizes: BatchSizes):
+        """The same recurrence with differentiable ops, one cell step per time step."""
+        h, hs = h0, []
+        for xw, b in _steps(xproj, batch_sizes):
+            h = gru_from_projection(xw, h[:b], w_hh, b_hh, reset_after=True)
+            hs.append(h)
+        out = torch.cat(hs)
+        return out, final_rows(out, h0, batch_sizes)
+
+    @staticmethod
     def backward(ctx, d_h, d_hn):
-        h0, w_hh, b_hh, gates, hh_n, h = ctx.saved_tensors
+        xproj, h0, w_hh, b_hh, gates, hh_n, h = ctx.saved_tensors
         bs, H = ctx.batch_sizes, h.shape[1]
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable
+            inputs = (xproj, h0, w_hh, b_hh, bs)
+            return _recompute_backward(ctx, GRURecurrence.loop, inputs, (d_h, d_hn))
         r, z, n = gates.chunk(3, 1)
         h_prev = previous_rows(h0, h, bs)
         # 1. every gradient of a step is dh_t times one of these factors
@@ -366,14 +437,26 @@ class GRUChoRecurrence(torch.autograd.Function):
             torch.lerp(n_t, h_prev, z_t, out=h_t)
             h_prev = h_t
         ctx.batch_sizes = batch_sizes
-        ctx.save_for_backward(h0, w_hh, gates, rh, h)
+        ctx.save_for_backward(xproj, h0, w_hh, gates, rh, h)
         return h, final_rows(h, h0, batch_sizes)
 
     @staticmethod
-    @once_differentiable
+    def loop(xproj, h0, w_hh, batch_sizes: BatchSizes):
+        """The same recurrence with differentiable ops, one cell step per time step."""
+        h, hs = h0, []
+        for xw, b in _steps(xproj, batch_sizes):
+            h = gru_from_projection(xw, h[:b], w_hh, None, reset_after=False)
+            hs.append(h)
+        out = torch.cat(hs)
+        return out, final_rows(out, h0, batch_sizes)
+
+    @staticmethod
     def backward(ctx, d_h, d_hn):
-        h0, w_hh, gates, rh, h = ctx.saved_tensors
+        xproj, h0, w_hh, gates, rh, h = ctx.saved_tensors
         bs, H = ctx.batch_sizes, h.shape[1]
+        if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable
+            inputs = (xproj, h0, w_hh, bs)
+            return _recompute_backward(ctx, GRUChoRecurrence.loop, inputs, (d_h, d_hn))
         w_rz, w_n = w_hh[: 2 * H], w_hh[2 * H :]
         r, z, n = gates.chunk(3, 1)
         h_prev = previous_rows(h0, h, bs)

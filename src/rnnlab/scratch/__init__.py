@@ -11,7 +11,10 @@ numpy only (this package never imports torch), names and shapes of ``torch.nn``:
 - one attention step over an encoder's states, dot, general or additive score, with masks:
   :func:`attention_step` / :func:`attention_step_backward`, :func:`masked_softmax`
   (``attention.py``, chapter 6e);
-- :func:`gradcheck`, :func:`numerical_gradient`, :func:`clip_grad_norm` (``gradcheck.py``).
+- :func:`gradcheck`, :func:`numerical_gradient`, :func:`clip_grad_norm` (``gradcheck.py``);
+- linear recurrences h_t = a_t h_{t-1} + b_t and their scans, sequential, Hillis–Steele, Blelloch
+  and log-space, with the backward pass (``scan.py``); minGRU and minLSTM steps and layers
+  (``mingru.py``, chapter 7).
 """
 from rnnlab.scratch._activations import relu, sigmoid, tanh
 from rnnlab.scratch.attention import (AttentionCache, AttentionGrads, attention_step,
@@ -22,7 +25,24 @@ from rnnlab.scratch.gru import GRUCache, GRUGrads, gru_step, gru_step_backward
 from rnnlab.scratch.layers import GRU, LSTM, RNN
 from rnnlab.scratch.losses import log_softmax, softmax, softmax_cross_entropy
 from rnnlab.scratch.lstm import LSTMCache, LSTMGrads, lstm_step, lstm_step_backward
+from rnnlab.scratch.mingru import (
+    MinGRU,
+    MinLSTM,
+    mingru_step,
+    mingru_step_backward,
+    minlstm_step,
+    minlstm_step_backward,
+)
 from rnnlab.scratch.rnn import RNNCache, RNNGrads, rnn_step, rnn_step_backward
+from rnnlab.scratch.scan import (
+    combine,
+    linear_scan,
+    scan_backward,
+    scan_blelloch,
+    scan_hillis_steele,
+    scan_log,
+    scan_sequential,
+)
 
 __all__ = [
     "RNN", "LSTM", "GRU",
@@ -34,4 +54,8 @@ __all__ = [
     "masked_softmax", "masked_softmax_backward",
     "gradcheck", "numerical_gradient", "clip_grad_norm",
     "sigmoid", "tanh", "relu",
+    "combine", "linear_scan", "scan_sequential", "scan_hillis_steele", "scan_blelloch", "scan_log",
+    "scan_backward",
+    "MinGRU", "MinLSTM", "mingru_step", "mingru_step_backward", "minlstm_step",
+    "minlstm_step_backward",
 ]

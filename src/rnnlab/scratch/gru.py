@@ -151,9 +151,10 @@ def gru_step_backward(dh, cache: GRUCache) -> GRUGrads:
 
 # ----------------------------------------------------------------------------------------------
 # Fast sequence loops used by rnnlab.scratch.GRU (the pattern is described in rnn.py).
-# xproj (T, N, 3H) holds x_t W_ih^T + b_ih plus the hh-biases that sit outside the reset gate
-# (b_hr, b_hz for reset_after=True; all of b_hh for reset_after=False) and is overwritten with the
-# activations [r, z, n]. Backward: the gradient-independent factors
+# xproj (3, T, N, H), gate-major like the LSTM's (lstm.py), holds x_t W_ih^T + b_ih plus the
+# hh-biases that sit outside the reset gate (b_hr, b_hz for reset_after=True; all of b_hh for
+# reset_after=False) and is overwritten with the activations [r, z, n]. Backward: the
+# gradient-independent factors
 #     L_n = (1-z)(1-n^2),  L_z = (h_{t-1} - n) z(1-z),
 #     after:  L_r = L_n hn r(1-r)    before: L_r = h_{t-1} r(1-r)
 # are computed for all steps at once.
@@ -161,7 +162,7 @@ def gru_step_backward(dh, cache: GRUCache) -> GRUGrads:
 
 
 class SeqCache(NamedTuple):
-    gates: np.ndarray  # (T, N, 3H) activations r, z, n
+    gates: np.ndarray  # (3, T, N, H) activations r, z, n
     hs: np.ndarray  # (T+1, N, H)
     hn: np.ndarray  # (T, N, H) after: h_{t-1} W_hn^T + b_hn;  before: r * h_{t-1}
 
@@ -169,38 +170,38 @@ class SeqCache(NamedTuple):
 @act.quiet_overflow  # sigmoid_raw may overflow exp(-x) to inf: 1/inf = 0 is right
 def forward_sequence(xproj, h0, weight_hh, b_hn, pad, reset_after):
     """b_hn: (H,) or None (reset_after=True only: the bias inside r * (...)). Returns SeqCache."""
-    T, N, G = xproj.shape
-    H = G // 3
+    _, T, N, H = xproj.shape
     dtype = xproj.dtype
     hs = np.empty((T + 1, N, H), dtype=dtype)
     hs[0] = h0
     hn = np.empty((T, N, H), dtype=dtype)
     tmp = np.empty((N, H), dtype=dtype)
+    w = weight_hh.reshape(3, H, H).transpose(0, 2, 1)  # h @ w[k] = h W_hh,k^T
     if reset_after:
-        rec = np.empty((N, G), dtype=dtype)  # h_{t-1} W_hh^T for all three gates in one matmul
-        w_hh_T = weight_hh.T
+        w = np.ascontiguousarray(w)
+        rec = np.empty((3, N, H), dtype=dtype)  # h_{t-1} W_hh^T for all three gates in one call
     else:
-        rec = np.empty((N, 2 * H), dtype=dtype)  # h_{t-1} W_hr,hz^T; W_hn waits for r
-        w_hrz_T, w_hn_T = weight_hh[: 2 * H].T, weight_hh[2 * H :].T
+        w_rz, w_n = np.ascontiguousarray(w[:2]), np.ascontiguousarray(w[2])  # W_hn waits for r
+        rec = np.empty((2, N, H), dtype=dtype)
     for t in range(T):
-        a = xproj[t]
-        rz, r, z, n = a[:, : 2 * H], a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+        a = xproj[:, t]  # (3, N, H)
+        rz, (r, z, n) = a[:2], a
         h_prev, h = hs[t], hs[t + 1]
         if reset_after:
-            np.matmul(h_prev, w_hh_T, out=rec)
-            rz += rec[:, : 2 * H]
+            np.matmul(h_prev, w, out=rec)
+            rz += rec[:2]
             act.sigmoid_raw(rz, out=rz)
             if b_hn is None:
-                hn[t] = rec[:, 2 * H :]
+                hn[t] = rec[2]
             else:
-                np.add(rec[:, 2 * H :], b_hn, out=hn[t])
+                np.add(rec[2], b_hn, out=hn[t])
             n += np.multiply(r, hn[t], out=tmp)
         else:
-            np.matmul(h_prev, w_hrz_T, out=rec)
+            np.matmul(h_prev, w_rz, out=rec)
             rz += rec
             act.sigmoid_raw(rz, out=rz)
             np.multiply(r, h_prev, out=hn[t])
-            n += np.matmul(hn[t], w_hn_T, out=tmp)
+            n += np.matmul(hn[t], w_n, out=tmp)
         act.tanh(n, out=n)
         np.subtract(h_prev, n, out=h)  # h = n + z (h_prev - n)
         h *= z
@@ -211,18 +212,18 @@ def forward_sequence(xproj, h0, weight_hh, b_hn, pad, reset_after):
 
 
 def backward_sequence(d_hs, dh_last, cache: SeqCache, weight_hh, pad, reset_after):
-    """Returns (dgi, dh0, grads): dgi (T, N, 3H) gradient of the input projection x W_ih^T + b_ih,
-    dh0 (N, H), and a dict with ``weight_hh`` (3H, H) and ``bias_hh`` (3H,)."""
+    """Returns (dgi, dh0, grads): dgi (3, T, N, H) gradient of the input projection
+    x W_ih^T + b_ih, gate-major; dh0 (N, H); a dict with ``weight_hh`` (3H, H) and ``bias_hh``
+    (3H,)."""
     gates, hs, hn = cache
-    T, N, G = gates.shape
-    H = G // 3
+    _, T, N, H = gates.shape
     dtype = gates.dtype
-    g3 = gates.reshape(T, N, 3, H)
-    r, z, n = g3[:, :, 0], g3[:, :, 1], g3[:, :, 2]
+    r, z, n = gates  # each (T, N, H)
     h_prev = hs[:-1]
+    w = weight_hh.reshape(3, H, H)  # d_k @ w[k]: gate k's share of dL/dh_{t-1}
 
-    local = np.empty((T, N, 3, H), dtype=dtype)  # [L_r, L_z, L_n]
-    L_r, L_z, L_n = local[:, :, 0], local[:, :, 1], local[:, :, 2]
+    local = np.empty((3, T, N, H), dtype=dtype)  # [L_r, L_z, L_n]
+    L_r, L_z, L_n = local
     np.subtract(1.0, z, out=L_n); np.multiply(n, n, out=L_z)  # noqa: E702
     np.subtract(1.0, L_z, out=L_z); L_n *= L_z  # noqa: E702  (1-z)(1-n^2)
     np.subtract(1.0, z, out=L_z); L_z *= z  # noqa: E702
@@ -230,45 +231,48 @@ def backward_sequence(d_hs, dh_last, cache: SeqCache, weight_hh, pad, reset_afte
     np.subtract(1.0, r, out=L_r); L_r *= r  # noqa: E702  r(1-r)
     L_r *= L_n * hn if reset_after else h_prev
     if pad is not None:  # padded steps: no gradient into the cell, dh passes through (z -> 1)
-        local *= ~pad[:, :, :, None]
+        local *= ~pad
         z = np.where(pad, 1.0, z).astype(dtype)
 
-    dgi = np.empty((T, N, G), dtype=dtype)
-    dgi3 = dgi.reshape(T, N, 3, H)
+    dgi = np.empty((3, T, N, H), dtype=dtype)
     dh = dh_last.copy()
     if reset_after:
         # every pre-activation gradient is dh times a factor: [da_r, da_z, d(hn)] = dh [L_r, L_z, L_n r]
-        local_h = local.copy()
-        local_h[:, :, 2] *= r
-        dgh = np.empty((T, N, G), dtype=dtype)
-        dgh3 = dgh.reshape(T, N, 3, H)
-        tmp = np.empty((N, H), dtype=dtype)
+        L_n = L_n.copy()  # da_n = dh L_n, while d(hn) = dh L_n r
+        local[2] *= r
+        dgh = np.empty((3, T, N, H), dtype=dtype)
+        rec = np.empty((3, N, H), dtype=dtype)
         for t in range(T - 1, -1, -1):
             dh += d_hs[t]
-            np.multiply(local_h[t], dh[:, None, :], out=dgh3[t])
-            np.multiply(L_n[t], dh, out=dgi3[t, :, 2])  # da_n
-            np.matmul(dgh[t], weight_hh, out=tmp)
+            np.multiply(local[:, t], dh, out=dgh[:, t])
+            np.multiply(L_n[t], dh, out=dgi[2, t])  # da_n
+            np.matmul(dgh[:, t], w, out=rec)
             dh *= z[t]
-            dh += tmp
-        dgi3[:, :, :2] = dgh3[:, :, :2]  # r and z: the same pre-activation gradient on both sides
-        dweight_hh = dgh.reshape(T * N, G).T @ h_prev.reshape(T * N, H)
-        dbias_hh = dgh.sum(axis=(0, 1))
+            dh += rec[0]
+            dh += rec[1]
+            dh += rec[2]
+        dgi[:2] = dgh[:2]  # r and z: the same pre-activation gradient on both sides
+        flat = dgh.reshape(3, T * N, H)
+        dweight_hh = np.matmul(flat.transpose(0, 2, 1), h_prev.reshape(T * N, H)).reshape(3 * H, H)
+        dbias_hh = flat.sum(axis=1).reshape(3 * H)
     else:
-        w_hrz, w_hn = weight_hh[: 2 * H], weight_hh[2 * H :]
+        w_rz, w_n = w[:2], w[2]
         d_rh = np.empty((N, H), dtype=dtype)
-        tmp = np.empty((N, H), dtype=dtype)
+        rec = np.empty((2, N, H), dtype=dtype)
         for t in range(T - 1, -1, -1):
             dh += d_hs[t]
-            np.multiply(L_n[t], dh, out=dgi3[t, :, 2])  # da_n
-            np.multiply(L_z[t], dh, out=dgi3[t, :, 1])  # da_z
-            np.matmul(dgi3[t, :, 2], w_hn, out=d_rh)  # d(r * h_prev)
-            np.multiply(L_r[t], d_rh, out=dgi3[t, :, 0])  # da_r
+            np.multiply(local[1:, t], dh, out=dgi[1:, t])  # da_z, da_n
+            np.matmul(dgi[2, t], w_n, out=d_rh)  # d(r * h_prev)
+            np.multiply(L_r[t], d_rh, out=dgi[0, t])  # da_r
             dh *= z[t]
             dh += np.multiply(d_rh, r[t], out=d_rh)
-            dh += np.matmul(dgi[t, :, : 2 * H], w_hrz, out=tmp)
-        flat = dgi.reshape(T * N, G)
-        dweight_hh = np.concatenate(
-            [flat[:, : 2 * H].T @ h_prev.reshape(T * N, H), flat[:, 2 * H :].T @ hn.reshape(T * N, H)]
-        )
-        dbias_hh = flat.sum(axis=0)
+            np.matmul(dgi[:2, t], w_rz, out=rec)
+            dh += rec[0]
+            dh += rec[1]
+        flat = dgi.reshape(3, T * N, H)
+        dweight_hh = np.concatenate([
+            np.matmul(flat[:2].transpose(0, 2, 1), h_prev.reshape(T * N, H)).reshape(2 * H, H),
+            flat[2].T @ hn.reshape(T * N, H),
+        ])
+        dbias_hh = flat.sum(axis=1).reshape(3 * H)
     return dgi, dh, {"weight_hh": dweight_hh, "bias_hh": dbias_hh}

@@ -25,10 +25,12 @@ G       gates per cell: 1 (RNN), 4 (LSTM, order i f g o), 3 (GRU, order r z n)
   Returns dL/d(input) and stores ``.grads`` (keys of ``.params``; overwritten, not accumulated,
   by each call) and ``.d_hx`` (dL/d(initial state); a tuple (dh0, dc0) for the LSTM).
 
-How a layer runs: for each layer and direction, one matmul projects the inputs of every step at
-once (x W_ih^T + b); the cell's fast loop (``rnn.py``, ``lstm.py``, ``gru.py``) then does one
-matmul per step for the recurrence. The reverse direction runs the same loop on reversed *views*
-(``a[::-1]``), so nothing is copied to reverse time.
+How a layer runs: for each layer and direction, one matmul per gate projects the inputs of every
+step at once (x W_ih^T + b), into a *gate-major* array (G, T, N, H) whose block k holds gate k of
+every step; the cell's fast loop (``rnn.py``, ``lstm.py``, ``gru.py``) then does one matmul call
+per step for the recurrence, on contiguous (N, H) blocks. The reverse direction runs the same loop
+on the input read backwards in time (one copy of the input) and on reversed *views* of the
+output gradient (``a[::-1]``).
 
 Variable lengths: with ``lengths`` (one int in 1..T per sequence), padded steps leave the state
 unchanged and get no gradient, outputs there are 0 (as ``pad_packed_sequence`` gives), h_n is the
@@ -66,7 +68,7 @@ class _Cache(NamedTuple):
     shape: tuple  # output shape as returned to the user
     pad: np.ndarray | None  # (T, N, 1) bool, True at padded steps
     inputs: list  # per layer, (T, N, in) time-major contiguous input
-    dir_caches: list  # per layer, per direction, what the cell loop returned
+    dir_caches: list  # per layer, per direction: (input rows in the loop's time order, loop cache)
     masks: list  # per layer below the top: dropout mask (T, N, D*H) or None
 
 
@@ -74,6 +76,7 @@ class _RecurrentLayer:
     """Shared machinery of RNN, LSTM and GRU (constructor, parameters, stacking, directions)."""
 
     _gates = 1
+    _gate_order: tuple | None = None  # the cell loop's order of the gate blocks, if not torch's
     _name = "RNN"
     _n_states = 1  # 2 for the LSTM: (h, c)
 
@@ -242,11 +245,42 @@ class _RecurrentLayer:
             return None
         return p["bias_ih"] + p["bias_hh"]
 
-    def _forward_dir(self, xproj, state0, p, pad):  # -> (states_n tuple, cache)
+    def _forward_dir(self, xproj, state0, p, pad):  # -> (hs, states_n tuple, cache)
         raise NotImplementedError
 
     def _backward_dir(self, d_hs, d_state_n, cache, p, pad):  # -> (d_xproj, d_state0, grads)
         raise NotImplementedError
+
+    def _project(self, x2d, p, T, N):
+        """x W_ih^T + b for every step and gate at once, gate-major: (G, T, N, H).
+
+        x2d: (T*N, in). One matmul per gate, all in one np.matmul call.
+        """
+        G, H = self._gates, self.hidden_size
+        w = self._gate_blocks(p["weight_ih"])  # (G, H, in)
+        b = self._input_bias(p)
+        if b is not None:
+            # the bias as the weight of one more input that is always 1: the matmul adds it,
+            # which is cheaper than a separate pass over the (G, T*N, H) result
+            x1 = np.empty((T * N, x2d.shape[1] + 1), dtype=x2d.dtype)
+            x1[:, :-1], x1[:, -1] = x2d, 1.0
+            x2d, w = x1, np.concatenate([w, self._gate_blocks(b)[:, :, None]], axis=2)
+        xproj = np.matmul(x2d, w.transpose(0, 2, 1))  # (G, T*N, H): x @ w[k]^T = x W_k^T
+        return xproj.reshape(G, T, N, H)
+
+    def _gate_blocks(self, w, inverse=False):
+        """(G*H, ...) stacked like torch -> (G, H, ...) blocks in the cell loop's order.
+
+        ``inverse=True``: the way back, (G, H, ...) blocks in the loop's order -> (G*H, ...).
+        """
+        G, H = self._gates, self.hidden_size
+        order = self._gate_order
+        if inverse:
+            if order is not None:
+                w = w[list(np.argsort(order))]
+            return w.reshape(G * H, *w.shape[2:])
+        w = w.reshape(G, H, *w.shape[1:])
+        return w if order is None else w[list(order)]
 
     # ------------------------------------------------------------------ forward
     def _check_hx(self, hx, batched: bool, N: int) -> tuple[np.ndarray, ...]:
@@ -325,14 +359,12 @@ class _RecurrentLayer:
             for direction in range(D):
                 idx = layer * D + direction
                 p = self._dir_params(layer, direction)
-                # one matmul for the input projection of every step and every gate
-                xproj = (layer_in.reshape(T * N, -1) @ p["weight_ih"].T).reshape(T, N, -1)
-                b = self._input_bias(p)
-                if b is not None:
-                    xproj += b
                 rev = direction == 1
+                # the reverse direction reads time backwards: its input rows in that order
+                x_dir = np.ascontiguousarray(layer_in[::-1]) if rev else layer_in
+                x2d = x_dir.reshape(T * N, -1)
                 hs, states_n, cache = self._forward_dir(
-                    xproj[::-1] if rev else xproj,  # the reverse direction reads time backwards
+                    self._project(x2d, p, T, N),
                     tuple(s[idx] for s in states0),
                     p,
                     None if pad is None else (pad[::-1] if rev else pad),
@@ -340,7 +372,7 @@ class _RecurrentLayer:
                 out[:, :, direction * H : (direction + 1) * H] = hs[:0:-1] if rev else hs[1:]
                 for f, s in zip(finals, states_n):
                     f[idx] = s
-                caches.append(cache)
+                caches.append((x2d, cache))
             if pad is not None:
                 np.copyto(out, 0.0, where=pad)  # outputs at padded steps are 0
             dir_caches.append(caches)
@@ -418,36 +450,46 @@ class _RecurrentLayer:
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         d_hx = [np.empty_like(d) for d in d_finals]
         grads: dict[str, np.ndarray] = {}
+        G = self._gates
         for layer in range(L - 1, -1, -1):
             layer_in = c.inputs[layer]
-            d_in = np.zeros(layer_in.shape, dtype=self.dtype)
+            d_in = None
             for direction in range(D):
                 idx = layer * D + direction
                 rev = direction == 1
                 sfx = f"_l{layer}" + ("_reverse" if rev else "")
                 p = self._dir_params(layer, direction)
                 d_hs = d_out[:, :, direction * H : (direction + 1) * H]
+                x2d, cache = c.dir_caches[layer][direction]
                 d_xproj, d_state0, g = self._backward_dir(
                     d_hs[::-1] if rev else d_hs,
                     tuple(d[idx] for d in d_finals),
-                    c.dir_caches[layer][direction],
+                    cache,
                     p,
                     None if c.pad is None else (c.pad[::-1] if rev else c.pad),
                 )
-                if rev:
-                    d_xproj = d_xproj[::-1]  # back to time order
-                flat = np.ascontiguousarray(d_xproj).reshape(T * N, -1)
-                grads[f"weight_ih{sfx}"] = flat.T @ layer_in.reshape(T * N, -1)
+                # d_xproj: (G, T, N, H) gate-major, in the loop's time order, like x2d's rows
+                flat = d_xproj.reshape(G, T * N, H)
+                dw_ih = np.matmul(flat.transpose(0, 2, 1), x2d)  # (G, H, in): gate k's dW_ih
+                grads[f"weight_ih{sfx}"] = self._gate_blocks(dw_ih, inverse=True)
                 grads[f"weight_hh{sfx}"] = g.pop("weight_hh")
                 if self.bias:
-                    grads[f"bias_ih{sfx}"] = flat.sum(axis=0)
+                    grads[f"bias_ih{sfx}"] = self._gate_blocks(flat.sum(axis=1), inverse=True)
                     grads[f"bias_hh{sfx}"] = g.pop("bias_hh", None)
                     if grads[f"bias_hh{sfx}"] is None:  # b_hh enters exactly like b_ih
                         grads[f"bias_hh{sfx}"] = grads[f"bias_ih{sfx}"].copy()
                 g.pop("bias_hh", None)
                 for name, value in g.items():
                     grads[name + sfx] = value
-                d_in += (flat @ p["weight_ih"]).reshape(d_in.shape)
+                # dL/dx = sum over gates of d_xproj_k W_ih,k
+                d_x = np.matmul(flat, self._gate_blocks(p["weight_ih"])).sum(axis=0)
+                d_x = d_x.reshape(layer_in.shape)
+                if rev:
+                    d_x = d_x[::-1]  # back to time order
+                if d_in is None:
+                    d_in = np.ascontiguousarray(d_x)
+                else:
+                    d_in += d_x
                 for dst, src in zip(d_hx, d_state0):
                     dst[idx] = src
             if layer > 0:
@@ -489,21 +531,23 @@ class RNN(_RecurrentLayer):
         return "" if self.nonlinearity == "tanh" else ", nonlinearity='relu'"
 
     def _forward_dir(self, xproj, state0, p, pad):
-        hs = _rnn.forward_sequence(xproj, state0[0], p["weight_hh"], pad, self.nonlinearity)
+        hs = _rnn.forward_sequence(xproj[0], state0[0], p["weight_hh"], pad, self.nonlinearity)
         return hs, (hs[-1],), hs
 
     def _backward_dir(self, d_hs, d_state_n, cache, p, pad):
         da, dh0, dw_hh = _rnn.backward_sequence(
             d_hs, d_state_n[0], cache, p["weight_hh"], pad, self.nonlinearity
         )
-        return da, (dh0,), {"weight_hh": dw_hh}
+        return da[None], (dh0,), {"weight_hh": dw_hh}
 
 
 class LSTM(_RecurrentLayer):
     r"""LSTM like ``torch.nn.LSTM`` (gate order i, f, g, o), with optional peepholes.
 
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, *, peephole=False, dtype=np.float64, seed=None, rng=None)``.
+    bidirectional=False, proj_size=0, *, peephole=False, dtype=np.float64, seed=None, rng=None)``.
+    ``proj_size`` (torch's projection of h_t) exists only to say clearly that this layer has no
+    projection: any value but 0 raises a ValueError pointing to ``rnnlab.modules.LSTM``.
     ``forward`` returns ``(output, (h_n, c_n))``; ``hx`` is a tuple ``(h_0, c_0)``;
     ``backward(d_output, d_h_n=(dh_n, dc_n))``; ``.d_hx`` is ``(dh_0, dc_0)``.
     With ``peephole=True`` (Gers & Schmidhuber 2000) each layer and direction has three more
@@ -512,10 +556,16 @@ class LSTM(_RecurrentLayer):
     """
 
     _gates, _name, _n_states = 4, "LSTM", 2
+    _gate_order = _lstm.ORDER
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, peephole=False, dtype=np.float64,
-                 seed=None, rng=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, *, peephole=False,
+                 dtype=np.float64, seed=None, rng=None):
+        if isinstance(proj_size, (bool, np.bool_)) or proj_size != 0:
+            raise ValueError(
+                f"proj_size={proj_size!r}: rnnlab.scratch.LSTM has no projection of h_t "
+                "(proj_size must be 0); rnnlab.modules.LSTM supports proj_size like torch.nn.LSTM"
+            )
         if not isinstance(peephole, (bool, np.bool_)):
             raise TypeError(f"peephole should be of type bool, got: {type(peephole).__name__}")
         self.peephole = bool(peephole)

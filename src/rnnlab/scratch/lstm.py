@@ -190,20 +190,27 @@ def lstm_step_backward(dh, dc, cache: LSTMCache) -> LSTMGrads:
 
 # ----------------------------------------------------------------------------------------------
 # Fast sequence loops used by rnnlab.scratch.LSTM (the pattern is described in rnn.py).
-# Forward: the (T, N, 4H) buffer of input projections is turned in place into the gate
-# activations [i, f, g, o], step by step. Backward: per step, on (N, 4H) blocks that stay in
-# cache, the derivatives of all four gates in a few whole-block passes:
-#     S = [i(1-i), f(1-f), 1-g^2, o(1-o)]                 (one pass for the sigmoids, g fixed)
-#     da_o = dh tanh(c) S_o;  dc += dh o (1 - tanh^2 c) (+ da_o w_co)
-#     [da_i, da_f, da_g] = dc S_{i,f,g}  (one broadcast pass)  * [g, c_{t-1}, i]
-#     dc *= f (+ peepholes);  dh = da W_hh
-# (Computing S for all T at once looks more "vectorised" but is slower: (T, N, 4H) arrays do not
-# fit in cache and their strided quarter-views make numpy loop over short rows.)
+# Gate-major layout: the input projections arrive as xproj (4, T, N, H), block k holding one gate
+# of every step, and are overwritten in place with the gate activations. So at step t each gate
+# is one contiguous (N, H) array: elementwise operations run on contiguous memory, and the
+# recurrent matmul is four (N, H) @ (H, H) products in one np.matmul call (BLAS is faster on
+# these than on one (N, H) @ (H, 4H) product on some CPUs, and as fast on the others).
+# The blocks are in the order o, i, f, g (ORDER; torch's is i, f, g, o): then the three sigmoid
+# gates are adjacent (one sigmoid call), and so are the three gates that the cell gradient feeds
+# (one broadcast multiplication). Backward, per step, on blocks that stay in cache:
+#     S = [o(1-o), i(1-i), f(1-f), 1-g^2]      (the local derivatives, from the activations)
+#     da_o = dh tanh(c) S_o;  dc += dh (o - h tanh(c)) (+ da_o w_co)     [o(1 - tanh^2 c)]
+#     [da_i, da_f, da_g] = dc [S_i, S_f, S_g]  (one broadcast pass)  * [g, c_{t-1}, i]
+#     dc *= f (+ peepholes);  dh = sum_k da_k W_hh,k
+# (Computing S for all T at once looks more "vectorised" but is slower: (4, T, N, H) arrays do
+# not fit in cache.)
 # ----------------------------------------------------------------------------------------------
+ORDER = (3, 0, 1, 2)  # block k of the loops holds torch's gate ORDER[k]: o, i, f, g
+TORCH_ORDER = (1, 2, 3, 0)  # block k of torch's order (i, f, g, o) is the loops' block TORCH_ORDER[k]
 
 
 class SeqCache(NamedTuple):
-    gates: np.ndarray  # (T, N, 4H) activations i, f, g, o
+    gates: np.ndarray  # (4, T, N, H) activations o, i, f, g
     hs: np.ndarray  # (T+1, N, H), hs[0] = h0
     cs: np.ndarray  # (T+1, N, H), cs[0] = c0
     tanh_c: np.ndarray  # (T, N, H)
@@ -211,48 +218,40 @@ class SeqCache(NamedTuple):
 
 @act.quiet_overflow  # sigmoid_raw may overflow exp(-x) to inf: 1/inf = 0 is right
 def forward_sequence(xproj, h0, c0, weight_hh, peep, pad):
-    """xproj (T, N, 4H) = x_t W_ih^T + b_ih + b_hh, overwritten with the gate activations.
-
-    peep: None or (weight_ci, weight_cf, weight_co). Returns :class:`SeqCache`.
+    """xproj (4, T, N, H) = x_t W_ih^T + b_ih + b_hh, gate blocks in ORDER, overwritten with the
+    activations. peep: None or (weight_ci, weight_cf, weight_co). Returns :class:`SeqCache`.
     """
-    T, N, G = xproj.shape
-    H = G // 4
+    _, T, N, H = xproj.shape
     dtype = xproj.dtype
     hs = np.empty((T + 1, N, H), dtype=dtype)
     cs = np.empty((T + 1, N, H), dtype=dtype)
     tanh_c = np.empty((T, N, H), dtype=dtype)
     hs[0], cs[0] = h0, c0
-    rec = np.empty((N, G), dtype=dtype)  # h_{t-1} W_hh^T
+    w = np.ascontiguousarray(weight_hh.reshape(4, H, H)[list(ORDER)].transpose(0, 2, 1))
+    rec = np.empty((4, N, H), dtype=dtype)  # h_{t-1} W_hh^T, block k = h_{t-1} @ w[k]
     tmp = np.empty((N, H), dtype=dtype)
-    w_hh_T = weight_hh.T
-    for t in range(T):
-        a = xproj[t]
-        np.matmul(hs[t], w_hh_T, out=rec)
+    # per-step views, made by iterating over the arrays (cheaper than indexing in the loop)
+    steps = zip(xproj.transpose(1, 0, 2, 3), hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c)
+    for t, (a, h_prev, h, c_prev, c, tc) in enumerate(steps):
+        o, i, f, g = a  # a: (4, N, H), x_t W_ih^T + b of each gate
+        np.matmul(h_prev, w, out=rec)
         a += rec
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c_prev, c = cs[t], cs[t + 1]
         if peep is None:
-            # One sigmoid pass over the whole contiguous (N, 4H) block serves all four gates,
-            # using tanh(x) = 2 sigmoid(2x) - 1 for g: cheaper than three calls on strided
-            # quarter-views (numpy then loops over short rows).
-            g *= 2.0
-            act.sigmoid_raw(a, out=a)
-            g *= 2.0
-            g -= 1.0
+            act.sigmoid_raw(a[:3], out=a[:3])  # o, i, f in one call
         else:  # the gates look at the cell: i, f at c_{t-1} now, o at c_t below
             i += np.multiply(c_prev, peep[0], out=tmp)
             f += np.multiply(c_prev, peep[1], out=tmp)
-            act.sigmoid_raw(a[:, : 2 * H], out=a[:, : 2 * H])  # i and f are adjacent: one call
-            act.tanh(g, out=g)
+            act.sigmoid_raw(a[1:3], out=a[1:3])
+        np.tanh(g, out=g)
         np.multiply(f, c_prev, out=c)
         c += np.multiply(i, g, out=tmp)
         if peep is not None:
             o += np.multiply(c, peep[2], out=tmp)
             act.sigmoid_raw(o, out=o)
-        np.tanh(c, out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=hs[t + 1])
+        np.tanh(c, out=tc)
+        np.multiply(o, tc, out=h)
         if pad is not None:  # padded rows keep their state
-            np.copyto(hs[t + 1], hs[t], where=pad[t])
+            np.copyto(h, h_prev, where=pad[t])
             np.copyto(c, c_prev, where=pad[t])
     return SeqCache(xproj, hs, cs, tanh_c)
 
@@ -260,43 +259,42 @@ def forward_sequence(xproj, h0, c0, weight_hh, peep, pad):
 def backward_sequence(d_hs, dh_last, dc_last, cache: SeqCache, weight_hh, peep, pad):
     """d_hs (T, N, H): dL/dh_t from the output; dh_last, dc_last (N, H): from h_n and c_n.
 
-    Returns (da, dh0, dc0, grads): da (T, N, 4H) = dL/d(pre-activations) (also the gradient of
-    the input projection and of both biases), the initial states' gradients, and a dict with
-    ``weight_hh`` and, with peepholes, ``weight_ci``, ``weight_cf``, ``weight_co``.
+    Returns (da, dh0, dc0, grads): da (4, T, N, H) = dL/d(pre-activations), blocks in ORDER (also
+    the gradient of the input projection and of both biases), the initial states' gradients, and
+    a dict with ``weight_hh`` and, with peepholes, ``weight_ci``, ``weight_cf``, ``weight_co``.
     """
     gates, hs, cs, tanh_c = cache
-    T, N, G = gates.shape
-    H = G // 4
+    _, T, N, H = gates.shape
     dtype = gates.dtype
-    da = np.empty((T, N, G), dtype=dtype)
+    w = np.ascontiguousarray(weight_hh.reshape(4, H, H)[list(ORDER)])  # da_k @ w[k]: gate k's
+    # share of dL/dh_{t-1}
+    da = np.empty_like(gates)
     dh, dc = dh_last.copy(), dc_last.copy()
-    S = np.empty((N, G), dtype=dtype)  # the gates' local derivatives, reused every step
-    S3 = S.reshape(N, 4, H)[:, :3]  # (N, 3, H) view of S_i, S_f, S_g
-    S_g, S_o = S[:, 2 * H : 3 * H], S[:, 3 * H :]
+    S = np.empty((4, N, H), dtype=dtype)  # the gates' local derivatives, reused every step
+    S_o, S_oif, S_g, S_ifg = S[0], S[:3], S[3], S[1:]
+    rec = np.empty((4, N, H), dtype=dtype)
+    rec_o, rec_i, rec_f, rec_g = rec
     tmp = np.empty((N, H), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        a, tc, c_prev = gates[t], tanh_c[t], cs[t]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        d = da[t]
-        da_i, da_f, da_g, da_o = d[:, :H], d[:, H : 2 * H], d[:, 2 * H : 3 * H], d[:, 3 * H :]
+    steps = zip(gates.transpose(1, 0, 2, 3), da.transpose(1, 0, 2, 3), hs[1:], cs[:-1], tanh_c, d_hs)
+    for t, (a, d, h, c_prev, tc, d_h) in reversed(list(enumerate(steps))):
+        o, i, f, g = a
+        da_o, da_i, da_f, da_g = d
         if pad is not None:  # padded rows: no gradient into the cell; dh, dc pass straight through
             keep, skip = ~pad[t], pad[t]
             dh_skip, dc_skip = dh * skip, dc * skip
-        dh += d_hs[t]
-        np.subtract(1.0, a, out=S)
-        S *= a  # s(1-s): right for i, f, o ...
-        np.multiply(g, g, out=S_g)
-        np.subtract(1.0, S_g, out=S_g)  # ... and 1 - g^2 for the tanh gate
+        dh += d_h
+        np.multiply(a, a, out=S)  # s^2 ...
+        np.subtract(a[:3], S_oif, out=S_oif)  # ... s - s^2 = s(1-s) for o, i, f
+        np.subtract(1.0, S_g, out=S_g)  # 1 - g^2
         np.multiply(dh, tc, out=da_o)  # h = o tanh(c)
         da_o *= S_o
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1.0, tmp, out=tmp)
-        tmp *= o
+        np.multiply(h, tc, out=tmp)
+        np.subtract(o, tmp, out=tmp)  # o - o tanh^2(c) = o (1 - tanh^2 c)
         tmp *= dh
         dc += tmp  # dc_t = dc from t+1 + dh o (1 - tanh^2 c)
         if peep is not None:
             dc += np.multiply(da_o, peep[2], out=tmp)  # o looked at c_t
-        np.multiply(dc[:, None, :], S3, out=d.reshape(N, 4, H)[:, :3])  # c = f c_prev + i g
+        np.multiply(dc, S_ifg, out=d[1:])  # c = f c_prev + i g
         da_i *= g
         da_f *= c_prev
         da_g *= i
@@ -304,19 +302,22 @@ def backward_sequence(d_hs, dh_last, dc_last, cache: SeqCache, weight_hh, peep, 
         if peep is not None:
             dc += np.multiply(da_i, peep[0], out=tmp)
             dc += np.multiply(da_f, peep[1], out=tmp)
-        if pad is None:
-            np.matmul(d, weight_hh, out=dh)  # dL/dh_{t-1}
-        else:
+        if pad is not None:
             d *= keep
-            np.matmul(d, weight_hh, out=dh)
-            dh += dh_skip
             dc *= keep
             dc += dc_skip
+        np.matmul(d, w, out=rec)  # dL/dh_{t-1} = sum over gates of da_k W_hh,k
+        np.add(rec_o, rec_i, out=dh)
+        dh += rec_f
+        dh += rec_g
+        if pad is not None:
+            dh += dh_skip
 
-    grads = {"weight_hh": da.reshape(T * N, G).T @ hs[:-1].reshape(T * N, H)}
+    da2 = da.reshape(4, T * N, H)
+    dw_hh = np.matmul(da2.transpose(0, 2, 1), hs[:-1].reshape(T * N, H))  # (4, H, H), ORDER
+    grads = {"weight_hh": dw_hh[list(TORCH_ORDER)].reshape(4 * H, H)}
     if peep is not None:
-        da4 = da.reshape(T, N, 4, H)
-        grads["weight_ci"] = np.einsum("tnh,tnh->h", da4[:, :, 0], cs[:-1])
-        grads["weight_cf"] = np.einsum("tnh,tnh->h", da4[:, :, 1], cs[:-1])
-        grads["weight_co"] = np.einsum("tnh,tnh->h", da4[:, :, 3], cs[1:])
+        grads["weight_ci"] = np.einsum("tnh,tnh->h", da[1], cs[:-1])
+        grads["weight_cf"] = np.einsum("tnh,tnh->h", da[2], cs[:-1])
+        grads["weight_co"] = np.einsum("tnh,tnh->h", da[0], cs[1:])
     return da, dh, dc, grads

@@ -121,7 +121,9 @@ def rnn_step_backward(dh, cache: RNNCache) -> RNNGrads:
 # Fast sequence loops used by rnnlab.scratch.RNN: the same maths as rnn_step / rnn_step_backward,
 # arranged for speed (every cell file follows this pattern):
 #   * the input projection x_t W_ih^T + b of every step arrives precomputed (one matmul for the
-#     whole sequence), so a step does one matmul, h_{t-1} W_hh^T;
+#     whole sequence), so a step does one matmul, h_{t-1} W_hh^T; cells with several gates get it
+#     gate-major, (G, T, N, H), so that each gate of a step is a contiguous (N, H) block (see
+#     lstm.py); the plain cell has one gate and gets (T, N, H);
 #   * states live in one preallocated (T+1, N, H) buffer, hs[0] = h0, written with out= arguments;
 #   * backward: the local derivative phi'(a_t), which does not depend on the incoming gradient, is
 #     computed for all steps in one vectorised pass before the loop (the GRU does the same; the

@@ -5,17 +5,21 @@
 - :func:`hidden_gradient_norms`  ``||dL/dh_t||`` against the distance ``T - t`` for a tanh RNN
   whose recurrent matrix has a chosen spectral radius (the measurement behind the
   vanishing/exploding plots), in float64 or float32;
+- :func:`gradient_norms_through` the same for any given ``W`` and drive (the 2 x 2
+  counterexamples: a spectral radius below 1 does not stop a gradient from growing);
 - :func:`gradient_norm_figure`   that measurement for several radii, log scale;
 - :func:`spectral_radius_explorer` the same with sliders (Jupyter only);
 - :func:`underflow_figure`       the float32 and float64 versions of one vanishing curve;
 - :func:`truncation_errors`, :func:`truncation_figure`   how far truncated BPTT's gradient is
-  from the full one, and what one update costs, against the truncation length k;
+  from the full one, how much of the gradient from each target reaches the input it must
+  recall, and what one update costs, against the truncation length k;
 - :func:`train_delayed_recall`, :func:`clipping_figure`  plain SGD with and without gradient
   clipping on a small sequence task.
 
 Notation as in the book: ``a_t = U x_t + W h_{t-1} + b``, ``h_t = tanh(a_t)``,
-``s_t = V h_t + c``; in code ``U = weight_ih_l0``, ``W = weight_hh_l0``, ``b = bias_ih_l0 +
-bias_hh_l0``, ``V``/``c`` the weight and bias of the separate output layer.
+``s_t = V h_t + b_y``; in code ``U = weight_ih_l0``, ``W = weight_hh_l0``, ``b = bias_ih_l0 +
+bias_hh_l0``, ``V``/``b_y`` the weight and bias of the separate output layer.  ``||W||_2`` is the
+largest singular value of ``W`` (its spectral norm), ``rho(W)`` its spectral radius.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ __all__ = [
     "bptt_graph_figure",
     "recurrent_matrix",
     "hidden_gradient_norms",
+    "gradient_norms_through",
     "gradient_norm_figure",
     "spectral_radius_explorer",
     "underflow_figure",
@@ -38,6 +43,7 @@ __all__ = [
     "RNNClassifier",
     "train_delayed_recall",
     "clipping_figure",
+    "recall_gradients",
     "truncation_errors",
     "truncation_figure",
 ]
@@ -97,7 +103,7 @@ def recurrent_matrix(hidden_size: int, radius: float, seed: int = 0, kind: str =
     """A random ``W`` (H x H) with spectral radius ``radius``.
 
     ``kind="orthogonal"``: ``radius`` times a random orthogonal matrix, so the spectral radius and
-    the largest singular value are both ``radius``.  ``kind="gaussian"``: a Gaussian matrix scaled
+    the largest singular value ``||W||_2`` are both ``radius``.  ``kind="gaussian"``: a Gaussian matrix scaled
     to that spectral radius (its largest singular value is then larger, about twice).
     """
     rng = np.random.default_rng(seed)
@@ -111,12 +117,14 @@ def recurrent_matrix(hidden_size: int, radius: float, seed: int = 0, kind: str =
 
 
 class GradientNorms(NamedTuple):
-    """``norms[d] = ||dL/dh_{T-d}||`` for d = 0..T-1 (``norms[0] = 1``), and the Jacobian bound
-    ``bound[d] = sigma_max(W)^d`` that the chapter's argument gives."""
+    """``norms[d] = ||dL/dh_{T-d}||`` for d = 0..T-1 (``norms[0] = 1``), the Jacobian bound
+    ``bound[d] = ||W||_2^d`` that the chapter's argument gives, and ``tanh_factor``, the mean
+    of ``1 - h_t^2`` over every step and unit (1 where the tanh is linear, 0 where it saturates)."""
 
     distance: np.ndarray
     norms: np.ndarray
     bound: np.ndarray
+    tanh_factor: float
 
 
 def hidden_gradient_norms(radius: float, steps: int = 150, hidden_size: int = 64,
@@ -150,7 +158,40 @@ def hidden_gradient_norms(radius: float, steps: int = 150, hidden_size: int = 64
     distance = np.arange(steps)
     with np.errstate(over="ignore", under="ignore"):
         bound = sigma ** distance.astype(np.float64)
-    return GradientNorms(distance, norms, bound)
+    tanh_factor = float(np.mean(1 - hs.astype(np.float64) ** 2))
+    return GradientNorms(distance, norms, bound, tanh_factor)
+
+
+def gradient_norms_through(W, drive, h0=None, grad_last=None) -> np.ndarray:
+    """``||dL/dh_{T-d}||`` for d = 0..T-1 in ``h_t = tanh(W h_{t-1} + drive_t)``, any ``W``.
+
+    ``W`` (H, H); ``drive`` (T, H), the input term ``U x_t + b`` of every step given directly;
+    ``h0`` (H,), zeros by default; ``grad_last`` (H,), ``dL/dh_T``, by default the first unit
+    (``e_1``).  Going back one step multiplies by ``J_t^T = W^T diag(1 - h_t^2)``.  Used for
+    the chapter's 2 x 2 counterexamples, where ``W`` is not a multiple of an orthogonal matrix.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    drive = np.asarray(drive, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be a square matrix (H, H), got shape {W.shape}")
+    H = W.shape[0]
+    if drive.ndim != 2 or drive.shape[1] != H or len(drive) < 1:
+        raise ValueError(f"drive must have shape (T, H) = (T, {H}) with T >= 1, "
+                         f"got {drive.shape}")
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
+    g = np.eye(H)[0] if grad_last is None else np.asarray(grad_last, dtype=np.float64)
+    for name, v in (("h0", h), ("grad_last", g)):
+        if v.shape != (H,):
+            raise ValueError(f"{name} must have shape (H,) = ({H},), got {v.shape}")
+    hs = []
+    for a in drive:
+        h = np.tanh(W @ h + a)
+        hs.append(h)
+    norms = [np.linalg.norm(g)]
+    for t in range(len(hs) - 1, 0, -1):  # g holds dL/dh_t (0-based t); one Jacobian back
+        g = W.T @ ((1 - hs[t] ** 2) * g)
+        norms.append(np.linalg.norm(g))
+    return np.array(norms)
 
 
 def _plot_norms(ax, radii, results, show_bound=True):
@@ -168,8 +209,8 @@ def gradient_norm_figure(radii: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), ste
                          **kwargs):
     """``||dL/dh_t||`` against distance for several spectral radii of ``W`` (log scale).
 
-    Dotted: the bound ``sigma_max(W)^d`` for the radii below 1 (orthogonal ``W``: sigma_max is the
-    radius).  Returns ``(fig, results)`` so the notebook can print the numbers it plots.
+    Dotted: the bound ``||W||_2^d`` for the radii below 1 (``W`` is the radius times an
+    orthogonal matrix, so ``||W||_2`` is the radius).  Returns ``(fig, results)`` so the notebook can print the numbers it plots.
     """
     radii = list(radii)
     results = [hidden_gradient_norms(r, steps=steps, **kwargs) for r in radii]
@@ -178,7 +219,8 @@ def gradient_norm_figure(radii: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), ste
     lo = min(r.norms[r.norms > 0].min() for r in results)
     hi = max(r.norms.max() for r in results)
     ax.set_ylim(max(lo, 1e-60) / 10, hi * 10)
-    ax.set_title("Gradients vanish exponentially when the radius is below 1 and explode above it")
+    ax.set_title("W = radius × orthogonal: gradients vanish below radius 1, explode above it",
+                 fontsize=10.5)
     return fig, results
 
 
@@ -197,7 +239,7 @@ def spectral_radius_explorer(steps: int = 150):
             fig, ax = new_figure(figsize=(7.0, 3.8))
             _plot_norms(ax, [radius], [res], show_bound=False)
             ax.semilogy(res.distance, res.bound, ls=":", color=COLORS["grey"],
-                        label=r"$\sigma_{max}(W)^d$")
+                        label=r"$\|W\|_2^d$")
             ax.set_ylim(1e-30, 1e30)
             ax.legend(fontsize=8)
             ax.set_title(f"radius {radius:.2f}: gradient after {steps - 1} steps back = "
@@ -256,11 +298,12 @@ def delayed_recall(rng: np.random.Generator, steps: int, batch: int, classes: in
 
 
 class RNNClassifier:
-    """A tanh ``rnnlab.scratch.RNN`` with an output layer ``s_t = V h_t + c`` and softmax.
+    """A tanh ``rnnlab.scratch.RNN`` with an output layer ``s_t = V h_t + b_y`` and softmax.
 
     The loss is ``L = sum_t L_t`` (cross-entropy summed over steps), averaged over the batch.
     ``params()`` maps torch-style names to the arrays themselves (``weight_ih_l0`` = U,
-    ``weight_hh_l0`` = W, ``bias_ih_l0``/``bias_hh_l0`` = b, ``out.weight`` = V, ``out.bias`` = c),
+    ``weight_hh_l0`` = W, ``bias_ih_l0``/``bias_hh_l0`` = b, ``out.weight`` = V,
+    ``out.bias`` = b_y),
     so an in-place update ``p -= lr * grads[name]`` changes the model.
     """
 
@@ -272,14 +315,14 @@ class RNNClassifier:
         rng = np.random.default_rng(seed + 1)
         bound = 1.0 / np.sqrt(hidden_size)  # torch's nn.Linear init
         self.V = rng.uniform(-bound, bound, size=(output_size, hidden_size))
-        self.c = rng.uniform(-bound, bound, size=output_size)
+        self.b_y = rng.uniform(-bound, bound, size=output_size)
 
     def params(self) -> dict[str, np.ndarray]:
-        return {**self.rnn.params, "out.weight": self.V, "out.bias": self.c}
+        return {**self.rnn.params, "out.weight": self.V, "out.bias": self.b_y}
 
     def logits(self, x, h0=None):
         out, h_n = self.rnn.forward(x, h0)
-        return out @ self.V.T + self.c, h_n
+        return out @ self.V.T + self.b_y, h_n
 
     def loss_and_grads(self, x, y, k: int | None = None):
         """Loss (per sequence) and gradients; ``k``: truncated BPTT, state detached every k steps.
@@ -353,7 +396,7 @@ def _chunk_update(model, xs, ys, h):
     """Loss and gradients of one chunk starting from the (detached) state ``h``."""
     out, h_n = model.rnn.forward(xs, h)
     N = ys.shape[1]
-    loss, dlogits = model._scratch.softmax_cross_entropy(out @ model.V.T + model.c, ys,
+    loss, dlogits = model._scratch.softmax_cross_entropy(out @ model.V.T + model.b_y, ys,
                                                          reduction="sum")
     dlogits /= N
     model.rnn.backward(dlogits @ model.V)
@@ -384,43 +427,89 @@ def clipping_figure(plain: TrainResult, clipped: TrainResult, clip: float):
 class TruncationResult(NamedTuple):
     k: np.ndarray
     rel_error: np.ndarray  # ||g_k - g_full|| / ||g_full|| over all parameters
+    recall_share: np.ndarray  # ||dL_t/dx_{t-delay}, truncated|| / the same with full BPTT
     seconds: np.ndarray  # wall time of one update (forward + backward of one chunk of k steps)
 
 
-def truncation_errors(model: RNNClassifier, x, y, ks: Iterable[int], repeats: int = 5):
+def recall_gradients(model: RNNClassifier, x, y, delay: int, k: int | None = None):
+    """``G[t - delay] = dL_t / dx_{t-delay}`` for every target ``t >= delay`` (0-based steps).
+
+    ``L_t`` is the loss of step ``t`` alone (averaged over the batch, as in training), ``x_{t-delay}``
+    the input it must recall; with ``k`` the gradient is the one truncated BPTT computes, the
+    state detached every ``k`` steps (chunks start at 0, k, 2k, ...).  Returns (T - delay, N, I).
+    Each target gets its own backward pass through its own chunk.
+    """
+    T, N = y.shape
+    k = T if k is None else int(k)
+    if k < 1:
+        raise ValueError(f"k must be a positive int, got {k}")
+    if not isinstance(delay, (int, np.integer)) or not 0 <= delay < T:
+        raise ValueError(f"delay must be an int in [0, T) = [0, {T}), got {delay!r}")
+    G = np.zeros((T - delay,) + x.shape[1:])
+    h = None
+    for start in range(0, T, k):
+        xs, ys = x[start:start + k], y[start:start + k]
+        out, h_next = model.rnn.forward(xs, h)
+        _, dlogits = model._scratch.softmax_cross_entropy(out @ model.V.T + model.b_y, ys,
+                                                          reduction="sum")
+        for j in range(delay, len(xs)):  # target start + j; its input start + j - delay
+            d_out = np.zeros_like(out)
+            d_out[j] = dlogits[j] @ model.V / N
+            G[start + j - delay] = model.rnn.backward(d_out)[j - delay]
+        h = h_next
+    return G
+
+
+def truncation_errors(model: RNNClassifier, x, y, ks: Iterable[int], delay: int,
+                      repeats: int = 5):
     """How far the truncated gradient is from the full one, and what one update costs.
 
     ``rel_error[i]``: relative distance of the gradient with detaching every ``ks[i]`` steps from
-    the full BPTT gradient, over the same sequence.  ``seconds[i]``: the best of ``repeats``
-    timings of one streaming update (forward and backward of a chunk of ``ks[i]`` steps).
+    the full BPTT gradient, over the same sequence.  ``recall_share[i]``: the same comparison for
+    the part that teaches the task, the gradients ``dL_t/dx_{t-delay}`` from every target to the
+    input it must recall (:func:`recall_gradients`): ``||G_k|| / ||G_full||``.
+    ``seconds[i]``: the best of ``repeats`` timings of one streaming update (forward and backward
+    of a chunk of ``ks[i]`` steps).
     """
     ks = np.array(list(ks))
     _, full = model.loss_and_grads(x, y)
     flat_full = np.concatenate([g.ravel() for g in full.values()])
-    errors, seconds = [], []
+    recall_full = np.linalg.norm(recall_gradients(model, x, y, delay))
+    errors, shares, seconds = [], [], []
     for k in ks:
         _, g = model.loss_and_grads(x, y, k=int(k))
         flat = np.concatenate([g[name].ravel() for name in full])
         errors.append(np.linalg.norm(flat - flat_full) / np.linalg.norm(flat_full))
+        shares.append(np.linalg.norm(recall_gradients(model, x, y, delay, int(k))) / recall_full)
         best = np.inf
         for _ in range(repeats):
             t0 = time.perf_counter()
             _chunk_update(model, x[:k], y[:k], None)
             best = min(best, time.perf_counter() - t0)
         seconds.append(best)
-    return TruncationResult(ks, np.array(errors), np.array(seconds))
+    return TruncationResult(ks, np.array(errors), np.array(shares), np.array(seconds))
 
 
 def truncation_figure(res: TruncationResult, delay: int):
-    """Gradient error (left) and cost of one update (right) against the truncation length k."""
+    """Left: the whole gradient's error and the share of the recall gradient that survives,
+    against the truncation length k.  Right: the cost of one update."""
     fig, (ax_e, ax_t) = new_figure(1, 2, figsize=(10, 3.6))
-    partial = res.rel_error > 0  # k >= T is full BPTT: error exactly 0, not drawable on a log axis
-    ax_e.loglog(res.k[partial], res.rel_error[partial], marker="o")
-    ax_e.axvline(delay, color=COLORS["grey"], ls=":")
-    ax_e.text(delay * 1.08, 0.5, f"delay {delay}", fontsize=8, transform=ax_e.get_xaxis_transform())
+    ax_e.plot(res.k, res.rel_error, marker="o", label="whole gradient: relative error")
+    ax_e.plot(res.k, res.recall_share, marker="s", ls="--",
+              label=f"gradient into x(t-{delay}): share kept")
+    ax_e.axvline(delay + 0.5, color=COLORS["grey"], ls=":")
+    ax_e.text(delay + 0.6, 0.92, f"k ≥ {delay + 1}", fontsize=8)
+    ax_e.set_xscale("log", base=2)
+    ax_e.set_xticks(res.k, [str(k) for k in res.k])
+    ax_e.minorticks_off()
+    ax_e.set_ylim(-0.05, 1.1)
     ax_e.set_xlabel("truncation length k (steps)")
-    ax_e.set_ylabel("relative gradient error")
-    ax_e.set_title("Chunks shorter than the dependency lose most of the gradient")
+    ax_e.set_ylabel("fraction of the full-BPTT value")
+    ax_e.legend(fontsize=7.5, loc="center right", bbox_to_anchor=(1.0, 0.3))
+    lost = res.recall_share < 1e-12  # no path at all: the share is zero, not small
+    cut = int(res.k[lost].max()) if np.any(lost) else None
+    ax_e.set_title("Nothing reaches the recalled input for k ≤ %s" % cut if cut
+                   else "Share of the recall gradient kept", fontsize=10)
     ax_t.plot(res.k, 1e3 * res.seconds, marker="o", color=COLORS["orange"], ls="--")
     ax_t.set_xlabel("truncation length k (steps)")
     ax_t.set_ylabel("time of one update (ms)")

@@ -9,9 +9,16 @@ Measurements:
 - :class:`SequenceRegressor`     a recurrent layer + a linear read-out of the last step;
 - :func:`train_adding`           train a model on the adding problem with :func:`rnnlab.train.fit`,
   early stop at a validation MSE target;
+- :func:`run_adding`             one run of the notebooks' adding-problem experiment from a seed
+  (model and data), shared with ``benchmarks/claims``; :func:`descent_steps` how fast a solved
+  run went from the baseline plateau to the target;
 - :func:`lstm_gate_trace`        every gate of an LSTM (from its ``torch`` state dict) along one
   sequence, computed with :func:`rnnlab.scratch.lstm_step`;
-- :func:`spike_timing_batch`     the timing task of the peephole experiment.
+- :func:`memory_unit`            the unit with the most open forget gate of a trace: its writes at
+  the markers and what it keeps between them;
+- :func:`forget_gates`           the forget gate of an LSTM along a batch of sequences;
+- :func:`spike_timing_batch`     the timing task of the peephole experiment, :func:`train_timing`
+  and :func:`run_timing` (one run from a seed).
 
 Figures (each returns the ``Figure``): :func:`gradient_distance_figure`,
 :func:`adding_example_figure`, :func:`training_curves_figure`, :func:`gate_heatmap_figure`,
@@ -35,12 +42,18 @@ __all__ = [
     "scale_recurrent_weights",
     "SequenceRegressor",
     "train_adding",
+    "run_adding",
+    "descent_steps",
     "AddingResult",
     "results_table",
     "GateTrace",
     "lstm_gate_trace",
+    "MemoryUnit",
+    "memory_unit",
+    "forget_gates",
     "spike_timing_batch",
     "train_timing",
+    "run_timing",
     "gradient_distance_figure",
     "adding_example_figure",
     "training_curves_figure",
@@ -186,8 +199,39 @@ def train_adding(model, length: int, *, steps: int, name: str = "", batch_size: 
                         hist.num_steps, hist.wall_time, model)
 
 
+def run_adding(cell: str, length: int, *, seed: int = 0, steps: int = 3000,
+               hidden_size: int = 32, forget_bias: float | None = None,
+               name: str | None = None) -> AddingResult:
+    """One run of the adding-problem experiment of notebooks 3b and 4, from the seed on.
+
+    ``torch.manual_seed(seed)``, a fresh :func:`SequenceRegressor` (``cell``, 2 inputs,
+    ``hidden_size`` units, PyTorch's default initialisation unless ``forget_bias``), then
+    :func:`train_adding` with data seed ``seed`` and at most ``steps`` steps. The notebooks and
+    the robustness claims (``benchmarks/claims``) both call this, so they run one experiment.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    model = SequenceRegressor(cell, 2, hidden_size, forget_bias=forget_bias)
+    if name is None:
+        name = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}[cell]
+    return train_adding(model, length, steps=steps, name=name, seed=seed)
+
+
+def descent_steps(result: AddingResult, level: float = 0.1) -> int:
+    """How fast a run left the plateau: the steps from its last evaluation with a validation MSE
+    at or above ``level`` (0.1: still at the level of the 0.167 baseline) to the end of the run.
+    For a solved run that is the time from the plateau to the target."""
+    if not result.solved:
+        raise ValueError(f"{result.name} T={result.length} did not reach its target; "
+                         "descent_steps needs a solved run")
+    steps, values = result.history.metric("val_mse")
+    on_plateau = [s for s, v in zip(steps, values) if v >= level]
+    return result.steps - (on_plateau[-1] if on_plateau else 0)
+
+
 def results_table(results: Sequence[AddingResult], timings: bool = False, target: float = 0.01) -> str:
-    """A text table of adding-problem runs.
+    """A text table of adding-problem runs (at most 88 characters wide).
 
     Without ``timings`` it shows only what is stable across machines: model, length and a verdict,
     ``solved`` (validation MSE <= ``target``), ``failed`` (still above 0.1, i.e. at the level of the
@@ -195,14 +239,14 @@ def results_table(results: Sequence[AddingResult], timings: bool = False, target
     and seconds as well (these vary between machines)."""
     lines = []
     if timings:
-        lines.append(f"{'model':<22}{'T':>5}{'steps':>8}{'val MSE':>10}{'time (s)':>10}  result")
+        lines.append(f"{'model':<20}{'T':>5}{'steps':>7}{'val MSE':>9}{'time (s)':>10}  result")
         for r in results:
-            lines.append(f"{r.name:<22}{r.length:>5}{r.steps:>8}{r.val_mse:>10.4f}{r.seconds:>10.1f}"
+            lines.append(f"{r.name:<20}{r.length:>5}{r.steps:>7}{r.val_mse:>9.4f}{r.seconds:>10.1f}"
                          f"  {_verdict(r, target)}")
     else:
-        lines.append(f"{'model':<22}{'T':>5}  result")
+        lines.append(f"{'model':<20}{'T':>5}  result")
         for r in results:
-            lines.append(f"{r.name:<22}{r.length:>5}  {_verdict(r, target)}")
+            lines.append(f"{r.name:<20}{r.length:>5}  {_verdict(r, target)}")
     return "\n".join(lines)
 
 
@@ -210,8 +254,8 @@ def _verdict(r: AddingResult, target: float) -> str:
     if r.solved:
         return f"solved (val MSE <= {target:g})"
     if r.val_mse > 0.1:
-        return "failed (val MSE stays at the 0.167 baseline level)"
-    return f"not solved within {r.steps} steps"
+        return "failed (val MSE > 0.1: baseline)"
+    return f"not solved in {r.steps} steps"
 
 
 class GateTrace(NamedTuple):
@@ -229,31 +273,43 @@ def lstm_gate_trace(state_dict: Mapping, x, layer: int = 0) -> GateTrace:
     """Run one LSTM layer over one sequence ``x`` (``(T, I)``) with :func:`rnnlab.scratch.lstm_step`
     in float64, recording every gate. ``state_dict`` holds torch's keys (``weight_ih_l0``, ...)
     as tensors or arrays; peephole weights (``weight_ci_l0``...) are used when present."""
-    from rnnlab.scratch import lstm_step
-
-    def get(key):
-        v = state_dict.get(key)
-        if v is None:
-            return None
-        v = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
-        return v.astype(np.float64)
-
-    sfx = f"_l{layer}"
-    w_ih, w_hh = get("weight_ih" + sfx), get("weight_hh" + sfx)
-    b_ih, b_hh = get("bias_ih" + sfx), get("bias_hh" + sfx)
-    peep = [get(f"weight_c{k}" + sfx) for k in "ifo"]
     x = np.asarray(x, dtype=np.float64)
-    H = w_hh.shape[1]
-    h = np.zeros((1, H))
-    c = np.zeros((1, H))
-    rec = {k: [] for k in GateTrace._fields}
-    for t in range(x.shape[0]):
-        h, c, cache = lstm_step(x[t:t + 1], h, c, w_ih, w_hh, b_ih, b_hh, *peep)
-        for k in "ifgo":
-            rec[k].append(getattr(cache, k)[0])
-        rec["c"].append(c[0])
-        rec["h"].append(h[0])
-    return GateTrace(**{k: np.array(v) for k, v in rec.items()})
+    if x.ndim != 2:
+        raise ValueError(f"x must be one sequence of shape (T, I), got {x.shape}")
+    rec = _lstm_run(state_dict, x[:, None, :], layer)
+    return GateTrace(**{k: v[:, 0] for k, v in rec.items()})
+
+
+class MemoryUnit(NamedTuple):
+    """What one LSTM unit does with the first marked value of an adding-problem sequence."""
+
+    unit: int                 # the unit with the most open forget gate (mean over the sequence)
+    f_min: float              # its smallest forget gate over the sequence
+    i_marked: tuple           # its input gate at the two marked steps
+    i_elsewhere: float        # its largest input gate at any other step
+    write: float              # c_t - c_{t-1} at the first marked step
+    change: float             # c at the step before the second marker minus c at the first
+    keep: float               # product of its forget gates strictly between the markers
+
+
+def memory_unit(trace: GateTrace, first: int, second: int) -> MemoryUnit:
+    """Measure the unit with the most open forget gate of ``trace`` between the marked steps
+    ``first < second`` (0-based): does it write at the markers, and what does it keep between?
+
+    ``keep`` is the direct-path product of eq. (lstm-cec-product) over the steps between the
+    markers: the fraction of the cell's content at ``first`` that survives to ``second - 1``
+    if nothing were added. ``change`` is what actually happened to the cell in that interval.
+    """
+    T = trace.f.shape[0]
+    if not 0 <= first < second < T:
+        raise ValueError(f"need 0 <= first < second < T={T}, got first={first}, second={second}")
+    unit = int(np.argmax(trace.f.mean(axis=0)))
+    c, f, i = trace.c[:, unit], trace.f[:, unit], trace.i[:, unit]
+    marked = [first, second]
+    before = c[first - 1] if first > 0 else 0.0
+    return MemoryUnit(unit, float(f.min()), tuple(float(v) for v in i[marked]),
+                      float(np.delete(i, marked).max()), float(c[first] - before),
+                      float(c[second - 1] - c[first]), float(np.prod(f[first + 1:second])))
 
 
 def spike_timing_batch(n: int, length: int, delay: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -308,6 +364,58 @@ def train_timing(model, *, length: int = 50, delay: int = 20, steps: int = 600,
                lambda: spike_timing_batch(batch_size, length, delay, g), steps=steps, lr=lr,
                clip=clip, eval_fn=exact, eval_every=eval_every, target=target, monitor="exact",
                mode="max", progress=False)
+
+
+def run_timing(peephole: bool, *, seed: int = 0, hidden_size: int = 16, length: int = 40,
+               delay: int = 20, steps: int = 1200):
+    """One run of notebook 3b's peephole experiment: ``torch.manual_seed(seed)``, an LSTM of
+    ``hidden_size`` units (``peephole`` on or off) with a read-out at every step, trained by
+    :func:`train_timing`. Returns ``(model, history)``."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = SequenceRegressor("lstm", 1, hidden_size, every_step=True, peephole=peephole)
+    return model, train_timing(model, length=length, delay=delay, steps=steps, seed=seed)
+
+
+def forget_gates(state_dict: Mapping, x, layer: int = 0) -> np.ndarray:
+    """The forget gate ``f_t`` of one LSTM layer along a batch ``x`` (``(T, N, I)``), computed
+    in float64 with :func:`rnnlab.scratch.lstm_step` from zero states: an array ``(T, N, H)``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (T, N, I), got {x.shape}")
+    return _lstm_run(state_dict, x, layer)["f"]
+
+
+def _lstm_run(state_dict: Mapping, x: np.ndarray, layer: int) -> dict:
+    """Run one LSTM layer over ``x`` (``(T, N, I)``, float64), recording gates and states."""
+    from rnnlab.scratch import lstm_step
+
+    def get(key):
+        v = state_dict.get(key)
+        if v is None:
+            return None
+        v = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+        return v.astype(np.float64)
+
+    sfx = f"_l{layer}"
+    w_ih, w_hh = get("weight_ih" + sfx), get("weight_hh" + sfx)
+    if w_ih is None or w_hh is None:
+        raise KeyError(f"state_dict has no LSTM layer {layer} (weight_ih{sfx}, weight_hh{sfx})")
+    b_ih, b_hh = get("bias_ih" + sfx), get("bias_hh" + sfx)
+    peep = [get(f"weight_c{k}" + sfx) for k in "ifo"]
+    T, N, _ = x.shape
+    H = w_hh.shape[1]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    rec = {k: [] for k in GateTrace._fields}
+    for t in range(T):
+        h, c, cache = lstm_step(x[t], h, c, w_ih, w_hh, b_ih, b_hh, *peep)
+        for k in "ifgo":
+            rec[k].append(getattr(cache, k))
+        rec["c"].append(c)
+        rec["h"].append(h)
+    return {k: np.array(v) for k, v in rec.items()}
 
 
 # ============================================================================ figures
@@ -465,6 +573,7 @@ def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None
     :func:`gate_heatmap_figure`)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     n = batch.x.shape[1]
     out = widgets.Output()
@@ -478,7 +587,8 @@ def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None
             out.clear_output(wait=True)
             fig = gate_heatmap_figure(trace, x, units=units, markers=x[:, 1],
                                       title=f"sequence {idx}: target {float(batch.y[idx, 0]):.3f}")
-            plt.show(fig)
+            display(fig)
+            plt.close(fig)
 
     slider.observe(draw, names="value")
     draw()

@@ -1,8 +1,8 @@
 r"""Figures and measurements of chapter 4 (GRU).
 
 - :func:`gru_cell_figure`        a diagram of one GRU cell (torch's form, reset after the matmul);
-- :func:`seed_gru_step`          the seed posts' GRU, ``h = (1 - z) h_prev + z h~`` on ``[h, x]``,
-  for the equivalence proofs;
+- :func:`source_post_gru_step`   the GRU in the convention of the source post 循环神经网络介绍,
+  ``h = (1 - z) h_prev + z h~``, for the equivalence proofs;
 - :func:`negate_update_gate`     torch-layout weights with the update gate's rows negated (turns
   one z convention into the other);
 - :func:`time_forward_backward`  wall-clock time of forward + backward of a recurrent module;
@@ -20,15 +20,17 @@ import numpy as np
 
 from rnnlab.viz.style import COLORS, new_figure
 
-__all__ = ["gru_cell_figure", "seed_gru_step", "negate_update_gate", "time_forward_backward",
-           "speed_figure"]
+__all__ = ["gru_cell_figure", "source_post_gru_step", "negate_update_gate",
+           "time_forward_backward", "speed_figure"]
 
 
-def seed_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reset_after=True):
-    """The GRU with the seed posts' update rule ``h = (1 - z) * h_prev + z * n`` (numpy, batch of
-    rows), otherwise exactly :func:`rnnlab.scratch.gru_step` (torch's layout r, z, n and the
-    chosen reset position). Used to show that the two conventions are one model up to the sign
-    of the update gate's weights and biases."""
+def source_post_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
+                         reset_after=True):
+    """One GRU step with the update rule of the source post 循环神经网络介绍,
+    ``h = (1 - z) * h_prev + z * n`` (numpy, a batch of rows), otherwise exactly
+    :func:`rnnlab.scratch.gru_step` (torch's layout r, z, n and the chosen reset position). Used
+    to show that the two conventions are one model up to the sign of the update gate's weights
+    and biases."""
     H = weight_hh.shape[1]
     sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
     b_ih = np.zeros(3 * H) if bias_ih is None else bias_ih
@@ -46,13 +48,21 @@ def seed_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, r
 def negate_update_gate(params: Mapping[str, np.ndarray], hidden_size: int) -> dict:
     """A copy of torch-layout GRU parameters (``weight_ih``, ``weight_hh``, ``bias_ih``,
     ``bias_hh``, any layer suffix) with the rows of the update gate z (rows H..2H) negated."""
-    H = hidden_size
-    out = {}
+    if isinstance(hidden_size, bool) or not isinstance(hidden_size, (int, np.integer)) \
+            or hidden_size < 1:
+        raise ValueError(f"hidden_size must be a positive int, got {hidden_size!r}")
+    H = int(hidden_size)
+    out, negated = {}, 0
     for k, v in params.items():
         v = np.array(v, dtype=np.float64, copy=True)
-        if v.shape[0] == 3 * H:
+        if v.ndim >= 1 and v.shape[0] == 3 * H:
             v[H:2 * H] *= -1.0
+            negated += 1
         out[k] = v
+    if not negated:
+        shapes = {k: np.shape(v) for k, v in params.items()}
+        raise ValueError(f"no parameter has 3 * hidden_size = {3 * H} rows (gates r, z, n); "
+                         f"got shapes {shapes}")
     return out
 
 

@@ -8,15 +8,25 @@
   departs from the per-sequence truth.
 - :func:`plot_accuracy_curves`, :func:`plot_accuracy_bars` — the chapter's experiment.
 
-Every function returns the matplotlib ``Figure`` and draws with :mod:`rnnlab.viz.style`.
+The experiment of ``05b_direction_depth`` itself lives here too, so that the notebook and its
+robustness claims (``benchmarks/claims/ch05.py``) run one copy: :class:`Tagger`,
+:func:`marker_sets`, :func:`train_tagger`, :func:`tagger_accuracy`, :func:`tagger_report`,
+:func:`tagger_curves`.
+
+Every figure function returns the matplotlib ``Figure`` and draws with :mod:`rnnlab.viz.style`.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab._args import check_int
+from rnnlab.data import sequences as seqs
+from rnnlab.train import fit
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -25,6 +35,18 @@ __all__ = [
     "plot_padding_damage",
     "plot_accuracy_curves",
     "plot_accuracy_bars",
+    "TASK_CLASSES",
+    "FILLERS",
+    "VALIDATION_SEED",
+    "TEST_SEED",
+    "marker_sets",
+    "Tagger",
+    "tagger_accuracy",
+    "tagger_loss",
+    "TaggerRun",
+    "train_tagger",
+    "tagger_report",
+    "tagger_curves",
 ]
 
 FWD = COLORS["blue"]
@@ -268,11 +290,13 @@ def plot_padding_damage(err_forward, err_backward, lengths, floor: float = 0.0):
 
 
 def plot_accuracy_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]],
-                         title: str, chance: float | None = None, ax=None):
-    """Test accuracy against the optimizer step for several models.
+                         title: str, chance: float | None = None, ax=None,
+                         ylabel: str = "accuracy per step (fraction)",
+                         chance_label: str = "majority label"):
+    """Accuracy (on a held-out set) against the optimizer step for several models.
 
-    ``curves``: name -> (steps, accuracies). ``chance``: a dotted reference line (e.g. the
-    majority-label accuracy).
+    ``curves``: name -> (steps, accuracies). ``chance``: a dotted reference line labelled
+    ``chance_label`` (e.g. the majority-label accuracy). ``ylabel`` names the set measured.
     """
     if not curves:
         raise ValueError("curves must name at least one model")
@@ -286,9 +310,9 @@ def plot_accuracy_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[floa
                              f"({len(steps)} vs {len(acc)})")
         ax.plot(steps, acc, marker="o", markersize=3, label=name)
     if chance is not None:
-        ax.axhline(chance, color=GREY, linestyle=":", linewidth=1.2, label="majority label")
+        ax.axhline(chance, color=GREY, linestyle=":", linewidth=1.2, label=chance_label)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("test accuracy per step (fraction)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(top=1.01)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
@@ -296,8 +320,8 @@ def plot_accuracy_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[floa
 
 
 def plot_accuracy_bars(names: Sequence[str], accuracies: Sequence[float], params: Sequence[int],
-                       title: str, ax=None):
-    """One bar per model: test accuracy, annotated with its parameter count."""
+                       title: str, ax=None, ylabel: str = "test accuracy per step (fraction)"):
+    """One bar per model: its accuracy, annotated with its parameter count."""
     if not (len(names) == len(accuracies) == len(params)) or not names:
         raise ValueError("names, accuracies and params must be non-empty and of one length, got "
                          f"{len(names)}, {len(accuracies)}, {len(params)}")
@@ -313,7 +337,149 @@ def plot_accuracy_bars(names: Sequence[str], accuracies: Sequence[float], params
                edgecolor="black", linewidth=0.6)
         ax.text(pos[i], acc + 0.01, f"{acc:.3f}\n{p:,} params", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(pos, names, fontsize=8)
-    ax.set_ylabel("test accuracy per step (fraction)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.18)
     ax.set_title(title, fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# The experiment of 05b_direction_depth: LSTM taggers on the marker tasks
+# --------------------------------------------------------------------------------------------
+#: Marker classes of each task in the chapter's experiment (``rnnlab.data.sequences``).
+TASK_CLASSES: dict[str, int] = {"next": 3, "match": 2}
+#: Filler symbols in every sequence of the experiment.
+FILLERS: int = 4
+#: Seeds of the fixed held-out sets: validation (early stopping, model selection) and test
+#: (reported once, after training).
+VALIDATION_SEED, TEST_SEED = 200, 100
+
+
+def marker_sets(seed: int, n: int = 1000) -> dict:
+    """One padded set of ``n`` sequences per task of the experiment (lengths 8 to 24).
+
+    ``marker_sets(VALIDATION_SEED)`` is the validation set, ``marker_sets(TEST_SEED)`` the test set:
+    generated by different seeds, so no sequence is chosen with the test set in view.
+    """
+    return {task: seqs.marker_sequences(n, task=task, n_classes=k, n_fillers=FILLERS, seed=seed)
+            for task, k in TASK_CLASSES.items()}
+
+
+class Tagger(nn.Module):
+    """Embedding -> ``num_layers`` LSTM layers stacked by hand -> Linear, one label per step.
+
+    Each layer's size, direction and a residual connection (eq. deep-residual: from the second
+    layer up, a layer's input is added to its output) are the caller's to choose.
+    ``forward(tokens, lengths=None)``: tokens ``(T, N)`` int64 -> logits ``(T, N, labels)``. Given
+    ``lengths`` ``(N,)``, each layer runs on a packed batch; without them, on the tensor as it is,
+    padding included.
+    """
+
+    def __init__(self, task: str, hidden: int, num_layers: int = 1, bidirectional: bool = True,
+                 residual: bool = False, embed: int = 8):
+        super().__init__()
+        if task not in TASK_CLASSES:
+            raise ValueError(f"task must be one of {sorted(TASK_CLASSES)}, got {task!r}")
+        hidden = check_int("hidden", hidden, 1)
+        num_layers = check_int("num_layers", num_layers, 1)
+        D = 2 if bidirectional else 1
+        k = TASK_CLASSES[task]
+        self.embed = nn.Embedding(seqs.vocab_size(k, FILLERS), embed)
+        self.layers = nn.ModuleList(
+            nn.LSTM(embed if l == 0 else D * hidden, hidden, bidirectional=bidirectional)
+            for l in range(num_layers))
+        self.residual = residual
+        self.readout = nn.Linear(D * hidden, seqs.num_labels(task, k))
+
+    def forward(self, tokens, lengths=None):
+        z = self.embed(tokens)
+        for l, lstm in enumerate(self.layers):
+            if lengths is None:
+                out, _ = lstm(z)
+            else:
+                out, _ = lstm(pack_padded_sequence(z, lengths, enforce_sorted=False))
+                out, _ = pad_packed_sequence(out, total_length=tokens.shape[0])
+            z = out + z if (self.residual and l > 0) else out
+        return self.readout(z)
+
+
+def tagger_accuracy(model, batch, packed: bool = True) -> float:
+    """Per-step accuracy of ``model`` on a padded :class:`~rnnlab.data.sequences.MarkerBatch`.
+
+    ``packed=False`` feeds the padded tensor to the model as it is (the mistake 05b measures).
+    """
+    tokens = torch.from_numpy(batch.tokens)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(tokens, torch.from_numpy(batch.lengths) if packed else None)
+    model.train(was_training)
+    return seqs.accuracy(logits.argmax(-1).numpy(), batch.labels)
+
+
+def tagger_loss(model, batch):
+    """Cross-entropy over every step of an equal-length training batch (no padding to handle)."""
+    logits = model(batch.tokens)
+    return nn.functional.cross_entropy(logits.flatten(0, 1), batch.labels.flatten())
+
+
+class TaggerRun(NamedTuple):
+    """One trained tagger: the model, its :class:`~rnnlab.train.History` (validation accuracy
+    every ``eval_every`` steps under ``"val_acc"``) and its accuracy on the test set, measured
+    once after training."""
+
+    model: object
+    history: object
+    test_acc: float
+
+
+def train_tagger(task: str, hidden: int, num_layers: int = 1, bidirectional: bool = True,
+                 residual: bool = False, *, steps: int = 800, seed: int = 0, validation=None,
+                 test=None, target: float = 0.98, eval_every: int = 50) -> TaggerRun:
+    """Train a :class:`Tagger` on ``task`` as 05b does, then measure it on the test set.
+
+    Adam (lr 0.01), equal-length batches of 64 from :func:`rnnlab.data.sequences.bucketed_batches`
+    (seed ``seed + 1``; the model's initial weights come from ``torch.manual_seed(seed)``). Every
+    ``eval_every`` steps the accuracy on the *validation* set is recorded, and training stops as
+    soon as it reaches ``target`` (at most ``steps`` steps). The *test* set is touched once, at the
+    end. ``validation``/``test``: dicts task -> padded batch (default: :func:`marker_sets` with
+    :data:`VALIDATION_SEED` and :data:`TEST_SEED`).
+    """
+    steps = check_int("steps", steps, 1)
+    seed = check_int("seed", seed, 0)
+    validation = marker_sets(VALIDATION_SEED) if validation is None else validation
+    test = marker_sets(TEST_SEED) if test is None else test
+    torch.manual_seed(seed)
+    model = Tagger(task, hidden, num_layers, bidirectional, residual)
+    batches = seqs.bucketed_batches(64, task=task, n_classes=TASK_CLASSES[task], n_fillers=FILLERS,
+                                    seed=seed + 1)
+    history = fit(model, tagger_loss, batches, steps=steps, lr=1e-2, eval_every=eval_every,
+                  eval_fn=lambda m: {"val_acc": tagger_accuracy(m, validation[task])},
+                  target=target, monitor="val_acc", mode="max", progress=False)
+    return TaggerRun(model, history, tagger_accuracy(model, test[task]))
+
+
+def tagger_report(runs: Mapping[str, TaggerRun]) -> str:
+    """One line per run: parameters, steps, whether validation reached the target, test accuracy.
+
+    No timings and no accuracy beyond what the notebook asserts, so the text only changes where
+    the outcome does (cells that print it still tag their exact numbers as volatile).
+    """
+    lines = [f"{'model':28s} {'params':>6s} {'steps':>5s}  {'validation':18s} {'test acc':>8s}"]
+    for name, run in runs.items():
+        h = run.history
+        n = sum(p.numel() for p in run.model.parameters())
+        val = f"reached {h.target:g}" if h.reached_target else f"stayed at {h.final():.3f}"
+        lines.append(f"{name:28s} {n:6,d} {h.num_steps:5d}  {val:18s} {run.test_acc:8.3f}")
+    return "\n".join(lines)
+
+
+def tagger_curves(runs: Mapping[str, TaggerRun]) -> dict:
+    """name -> (steps, validation accuracies), for :func:`plot_accuracy_curves`; a run that
+    stopped at its target says so in its name."""
+    out = {}
+    for name, run in runs.items():
+        h = run.history
+        label = f"{name} (stopped at {h.target:g}, step {h.num_steps})" if h.reached_target else name
+        out[label] = h.metric("val_acc")
+    return out

@@ -36,9 +36,10 @@ CHAPTERS: dict[str, Node] = {
     "1": Node("1  Recurrent\nnetworks", 3.0, 3.0, "blue"),
     "2": Node("2  Backprop.\nthrough time", 5.0, 3.0, "blue"),
     "3": Node("3  LSTM\n(+ 3b)", 6.9, 4.15, "green"),
-    "4": Node("4  GRU", 9.2, 4.15, "green"),
+    "4": Node("4  GRU", 8.95, 4.15, "green"),
     "5": Node("5  Bidirectional\n& deep (+ 5b)", 8.0, 1.95, "orange"),
     "6": Node("6  Sequence\ntasks (6a–6e)", 10.95, 3.0, "red"),
+    "7": Node("7  Parallel\nscans (+ 7b, 7c)", 11.05, 4.2, "purple"),
 }
 
 #: ``(before, after)``: chapter ``after`` uses what chapter ``before`` builds.
@@ -51,6 +52,7 @@ DEPENDS_ON: tuple[tuple[str, str], ...] = (
     ("3", "6"),
     ("4", "6"),
     ("5", "6"),
+    ("4", "7"),
 )
 
 #: ``(before, after)``: chapter ``after`` runs its examples with what chapter ``before`` builds, without
@@ -97,9 +99,9 @@ def draw_chapter_map():
     """Draw the chapter map and return the matplotlib ``Figure``.
 
     Boxes are pages (colour: the trunk 1–2 blue, the gated cells 3–4 green, the architectures of 5
-    orange, the applications of 6 red); an arrow ``A -> B`` means that chapter B uses what chapter A
-    builds (:data:`DEPENDS_ON`), a dashed grey one that B runs its examples with A's model
-    (:data:`ALSO_USES`). The appendices form a row underneath.
+    orange, the applications of 6 red, the parallel recurrences of 7 purple); an arrow ``A -> B``
+    means that chapter B uses what chapter A builds (:data:`DEPENDS_ON`), a dashed grey one that B
+    runs its examples with A's model (:data:`ALSO_USES`). The appendices form a row underneath.
     """
     fig, ax = new_figure(figsize=(8.0, 4.0))
     ax.set_xlim(0.0, 12.0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.data.synthetic import CARRY_BIT_NOISE, carry_bit_inputs, run_carry_bit
 from rnnlab.grading.checks._common import _normal
 from rnnlab.grading.spec import Exercise, register
 
@@ -161,8 +162,7 @@ register(Exercise(
 # ============================================================================ 01.carry_bit_weights
 #: The carry-bit task: step 1 reads the bit (+1 or -1); steps 2..steps read noise drawn uniformly
 #: from [-NOISE, NOISE]; after the last step, sign(weight_out @ h) must equal the bit.
-NOISE = 0.5
-N_TRIALS = 256
+NOISE = CARRY_BIT_NOISE
 MAX_HIDDEN = 64
 CARRY_KEYS = ("weight_ih", "weight_hh", "bias", "weight_out")
 
@@ -177,30 +177,6 @@ def carry_bit_weights(steps):
         "bias": np.array([0.0]),
         "weight_out": np.array([[1.0]]),
     }
-
-
-def carry_bit_inputs(steps, n=N_TRIALS, seed=None):
-    """The task's inputs: ``bits`` (n,) of +-1 and ``x`` (steps, n, 1), ``x[0] = bits``."""
-    rng = np.random.default_rng(seed if seed is not None else 20_000 + int(steps))
-    bits = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-    bits[:2] = (1.0, -1.0)  # both values always appear
-    x = rng.uniform(-NOISE, NOISE, size=(steps, n, 1))
-    x[0, :, 0] = bits
-    return bits, x
-
-
-def run_carry_bit(weights, x):
-    """Run the weights of :func:`carry_bit_weights` on ``x`` (T, n, 1) from ``h_0 = 0``.
-
-    Returns the read-outs ``weight_out @ h_T`` (n,) and the states ``h`` (T, n, H)."""
-    W_ih, W_hh = weights["weight_ih"], weights["weight_hh"]
-    b, W_out = weights["bias"], weights["weight_out"]
-    h = np.zeros((x.shape[1], W_hh.shape[0]))
-    states = []
-    for x_t in x:
-        h = np.tanh(x_t @ W_ih.T + h @ W_hh.T + b)
-        states.append(h)
-    return (h @ W_out.T)[:, 0], np.stack(states)
 
 
 def _validate_carry(got):

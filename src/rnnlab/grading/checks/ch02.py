@@ -4,7 +4,7 @@ r"""Graded exercises of chapter 2 (backpropagation through time): ``solutions/02
 id                            what the student writes
 ============================  ================================================================
 ``02.output_grads``           softmax + cross-entropy summed over steps and batch: the loss and
-                              dL/dV, dL/dc, dL/dh_t (the direct term)
+                              dL/dV, dL/db_y, dL/dh_t (the direct term)
 ``02.rnn_backward``           BPTT through a whole tanh layer: dx, dh0, dW_ih, dW_hh, db
 ``02.truncated_bptt_grads``   the same weight gradients with the hidden state detached every k
                               steps (truncated BPTT)
@@ -28,50 +28,63 @@ NOTEBOOK = "02_bptt.ipynb"
 
 
 # ============================================================================ 02.output_grads
-def output_grads(h, V, c, y):
-    """Reference: ``s_t = h_t V^T + c``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
+def output_grads(h, V, b_y, y):
+    """Reference: ``s_t = h_t V^T + b_y``, ``L = sum_t sum_n -log softmax(s_t)[n, y_t[n]]``.
 
-    ``h`` (T, N, H), ``V`` (K, H), ``c`` (K,), ``y`` (T, N) integer classes.
-    Returns ``(loss, dV, dc, dh)``: a float, (K, H), (K,), (T, N, H).
+    ``h`` (T, N, H), ``V`` (K, H), ``b_y`` (K,), ``y`` (T, N) integer classes.
+    Returns ``(loss, dV, db_y, dh)``: a float, (K, H), (K,), (T, N, H).
     """
     T, N, _ = h.shape
-    logp = log_softmax(h @ V.T + c)  # log softmax of the scores s_t: (T, N, K)
+    logp = log_softmax(h @ V.T + b_y)  # log softmax of the scores s_t: (T, N, K)
     t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
     loss = -logp[t_idx, n_idx, y].sum()
     ds = np.exp(logp)  # y_hat
     ds[t_idx, n_idx, y] -= 1.0  # dL/ds_t = y_hat_t - y_t
     dV = np.einsum("tnk,tnh->kh", ds, h)
-    dc = ds.sum(axis=(0, 1))
+    db_y = ds.sum(axis=(0, 1))
     dh = ds @ V
-    return float(loss), dV, dc, dh
+    return float(loss), dV, db_y, dh
 
 
-def _out_last_step_only(h, V, c, y):
-    loss, _, _, dh = output_grads(h, V, c, y)
-    _, dV, dc, _ = output_grads(h[-1:], V, c, y[-1:])
-    return loss, dV, dc, dh
+def _out_last_step_only(h, V, b_y, y):
+    loss, _, _, dh = output_grads(h, V, b_y, y)
+    _, dV, db_y, _ = output_grads(h[-1:], V, b_y, y[-1:])
+    return loss, dV, db_y, dh
 
 
-def _out_no_minus_y(h, V, c, y):
-    loss = output_grads(h, V, c, y)[0]
-    ds = np.exp(log_softmax(h @ V.T + c))
+def _out_no_minus_y(h, V, b_y, y):
+    loss = output_grads(h, V, b_y, y)[0]
+    ds = np.exp(log_softmax(h @ V.T + b_y))
     return loss, np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
 
 
-def _out_mean_over_batch(h, V, c, y):
+def _out_mean_over_batch(h, V, b_y, y):
     N = h.shape[1]
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss / N, dV / N, dc / N, dh / N
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss / N, dV / N, db_y / N, dh / N
 
 
-def _out_dc_mean_over_batch(h, V, c, y):
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss, dV, dc / h.shape[1], dh
+def _out_dc_mean_over_batch(h, V, b_y, y):
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss, dV, db_y / h.shape[1], dh
 
 
-def _out_dv_transposed(h, V, c, y):
-    loss, dV, dc, dh = output_grads(h, V, c, y)
-    return loss, dV.T, dc, dh
+def _out_dv_transposed(h, V, b_y, y):
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss, dV.T, db_y, dh
+
+
+def _out_unstable_softmax(h, V, b_y, y):
+    s = h @ V.T + b_y
+    with np.errstate(all="ignore"):
+        p = np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True)
+    T, N = y.shape
+    t_idx, n_idx = np.meshgrid(np.arange(T), np.arange(N), indexing="ij")
+    with np.errstate(all="ignore"):
+        loss = -np.log(p[t_idx, n_idx, y]).sum()
+    ds = p.copy()
+    ds[t_idx, n_idx, y] -= 1.0
+    return float(loss), np.einsum("tnk,tnh->kh", ds, h), ds.sum(axis=(0, 1)), ds @ V
 
 
 def _out_cases(rng):
@@ -80,6 +93,9 @@ def _out_cases(rng):
         T, N, H, K = (int(v) for v in rng.integers([2, 2, 2, 2], [7, 5, 6, 6]))
         cases.append((np.tanh(_normal(rng, T, N, H, scale=1.0)), _normal(rng, K, H),
                       _normal(rng, K), rng.integers(0, K, size=(T, N))))
+    # large scores (a bias of 1000): exp overflows unless the softmax subtracts the maximum first
+    h, V, b_y, y = cases[-1]
+    cases.append((h, V, b_y + 1000.0, y))
     return cases
 
 
@@ -88,21 +104,24 @@ register(Exercise(
     notebook=NOTEBOOK,
     function="output_grads",
     points=2.0,
-    title="Softmax cross-entropy summed over steps: loss, dL/dV, dL/dc and dL/dh_t",
+    title="Softmax cross-entropy summed over steps: loss, dL/dV, dL/db_y and dL/dh_t",
     cases=_out_cases,
     reference=output_grads,
     mistakes={
-        "dV and dc taken from the last step only: V is a tied weight, sum its gradient over "
+        "dV and db_y taken from the last step only: V is a tied weight, sum its gradient over "
         "every time step": _out_last_step_only,
         "dL/ds_t = y_hat_t without subtracting the one-hot target y_t": _out_no_minus_y,
         "loss and gradients averaged over the batch: this exercise sums over steps and batch":
             _out_mean_over_batch,
-        "bias gradient dc averaged over the batch instead of summed": _out_dc_mean_over_batch,
+        "bias gradient db_y averaged over the batch instead of summed": _out_dc_mean_over_batch,
+        "softmax computed as exp(s) / sum(exp(s)) without subtracting the row maximum first: "
+        "exp overflows for large scores (the last case adds 1000 to every score)":
+            _out_unstable_softmax,
         "dV transposed: dL/dV = sum_t (y_hat_t - y_t)^T h_t has V's shape (K, H)":
             _out_dv_transposed,
     },
-    arg_names=("h", "V", "c", "y"),
-    output_names=("loss", "dV", "dc", "dh"),
+    arg_names=("h", "V", "b_y", "y"),
+    output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
 ))
 
@@ -122,13 +141,16 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias):
 
 def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, recur_w=True,
               tied="sum", dW_hh_T=False, db_mean=False, chunk=None, reset=False, align="start",
-              last_chunk_only=False):
+              last_chunk_only=False, dW_hh_h_t=False, batch_mean=False):
     """One BPTT routine with switches: the reference (defaults) and every likely mistake.
 
     ``chunk``: truncation length k (None: full BPTT).  The hidden state runs on across chunk
     boundaries (its value is kept; ``reset=True`` instead zeroes it, a mistake); the gradient
     into the state before a chunk is dropped.  Chunks are ``[0, k), [k, 2k), ...`` counted from
-    the start (``align="end"`` counts them from the end, a mistake).
+    the start; the mistakes: ``align="end"`` counts them from the end, ``"late"`` zeroes the
+    carried gradient one step late (chunks start at 1, k+1, 2k+1, ...: the test ``t % k == 0``
+    placed before step t's delta instead of after it), ``"early"`` one step early (chunks start
+    at k-1, 2k-1, ...: the test ``(t + 1) % k == 0``).
     """
     T, N, _ = x.shape
     if chunk is not None and reset:
@@ -152,6 +174,10 @@ def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, r
         cut = set()
     elif align == "start":
         cut = set(range(0, T, chunk))  # no gradient flows from step t into step t-1
+    elif align == "late":
+        cut = {t + 1 for t in range(0, T - 1, chunk)} | {0}
+    elif align == "early":
+        cut = {t for t in range(T) if (t + 1) % chunk == 0} | {0}
     else:
         cut = set(range(T % chunk, T, chunk)) | {0}
     last_start = max(cut) if cut else 0
@@ -164,20 +190,25 @@ def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, r
             delta = g * (1.0 - h[t] ** 2)  # tanh'(a_t) = 1 - tanh(a_t)^2 = 1 - h_t^2
         elif deriv == "a":
             delta = g * (1.0 - A[t] ** 2)
+        elif deriv == "none":  # tanh' forgotten
+            delta = g
         else:  # tanh' applied to h, as if h were the pre-activation
             delta = g * (1.0 - np.tanh(h[t]) ** 2)
         dx[t] = delta @ weight_ih
-        use = tied == "sum" or t == T - 1
+        use = tied == "sum" or (t == T - 1 if tied == "last" else t == 0)
         if last_chunk_only and t < last_start:
             use = False
         if use:
             dW_ih += delta.T @ x[t]
-            dW_hh += (prev[t].T @ delta) if dW_hh_T else (delta.T @ prev[t])
+            h_in = h[t] if dW_hh_h_t else prev[t]
+            dW_hh += (h_in.T @ delta) if dW_hh_T else (delta.T @ h_in)
             db += delta.mean(axis=0) if db_mean else delta.sum(axis=0)
         carry = delta @ weight_hh if recur_w else delta
         if not recur or t in cut:
             carry = np.zeros_like(carry)  # the state before step t is detached
     dh0 = carry
+    if batch_mean:
+        dW_ih, dW_hh, db = dW_ih / N, dW_hh / N, db / N
     return dx, dh0, dW_ih, dW_hh, db
 
 
@@ -220,6 +251,15 @@ RNN_BACKWARD_MISTAKES = {
         _bw(recur=False),
     "gradient of a tied weight not summed over time (only the last step kept): W_ih, W_hh and b "
     "are used at every step, sum their gradients over t": _bw(tied="last"),
+    "gradient of a tied weight overwritten at every step (`=` instead of `+=`), so only step 0's "
+    "term is left: W_ih, W_hh and b are used at every step, sum their gradients over t":
+        _bw(tied="first"),
+    "tanh' forgotten: delta_t = dL/dh_t * (1 - h_t**2); the gradient must go through the "
+    "derivative of tanh before it reaches the weights and h_{t-1}": _bw(deriv="none"),
+    "h_t used where h_{t-1} belongs: step t multiplies W_hh by the previous state, so "
+    "dL/dW_hh = sum_t delta_t^T h_{t-1} (with h_{-1} = h0)": _bw(dW_hh_h_t=True),
+    "weight gradients averaged over the batch (divided by N): the loss sums over the batch, so "
+    "sum delta^T x_t, delta^T h_{t-1} and delta over the batch elements": _bw(batch_mean=True),
     "dweight_hh transposed: dL/dW_hh = sum_t delta_t^T h_{t-1}, shape (hidden, hidden) with rows "
     "indexing the receiving unit": _bw(dW_hh_T=True),
     "bias gradient not summed over the batch (averaged instead)": _bw(db_mean=True),
@@ -237,6 +277,8 @@ register(Exercise(
     mistakes=RNN_BACKWARD_MISTAKES,
     arg_names=("x", "h0", "weight_ih", "weight_hh", "bias", "dh"),
     output_names=("dx", "dh0", "dweight_ih", "dweight_hh", "dbias"),
+    # dbias = sum of delta_t: the first place an error in delta shows; dx, dh0 come last
+    report_order=("dbias", "dweight_ih", "dweight_hh", "dx", "dh0"),
     hint="Run the forward pass and keep every h_t; then go backwards: g = dh[t] + carry, "
          "delta = g * (1 - h_t**2), accumulate delta^T x_t, delta^T h_{t-1}, delta.sum(0), "
          "carry = delta @ weight_hh.",
@@ -271,8 +313,12 @@ def _tr_off_by_one(x, h0, weight_ih, weight_hh, bias, dh, k):
 
 
 def _trunc_cases(rng):
+    # T % k is neither 0, 1 nor k - 1 in the first and the last case, so that chunks counted from
+    # the end, a carry zeroed one step late or early, and chunks of k + 1 steps all give different
+    # gradients there (with T = 13, k = 4, counted from the end and one step late coincide)
     cases = []
-    for T, k in ((13, 4), (int(rng.integers(9, 14)), 3), (10, 1), (int(rng.integers(7, 11)), 5)):
+    for T, k in ((int(rng.choice([12, 13, 17, 18])), 5), (int(rng.integers(9, 14)), 3), (10, 1),
+                 (int(rng.choice([10, 14])), 4)):
         N, D, H = (int(v) for v in rng.integers([1, 1, 2], [4, 4, 5]))
         cases.append((_normal(rng, T, N, D, scale=1.0), np.tanh(_normal(rng, N, H)),
                       _normal(rng, H, D), _normal(rng, H, H, scale=0.8), _normal(rng, H),
@@ -298,11 +344,21 @@ register(Exercise(
         "only the last chunk's gradient kept: the weights are tied, sum the gradients of every "
         "chunk": _tr(last_chunk_only=True),
         "off by one: the chunks have k + 1 steps": _tr_off_by_one,
+        "carried gradient zeroed one step late: the chunks start at steps 1, k+1, 2k+1, ... "
+        "(the test t % k == 0 placed before step t's delta); zero the carry after computing "
+        "step t, so that nothing flows from step t into step t-1 when t is a multiple of k":
+            _tr(align="late"),
+        "carried gradient zeroed one step early: the chunks start at steps k-1, 2k-1, ... "
+        "((t + 1) % k == 0); cut where t % k == 0, so that the chunks are [0, k), [k, 2k), ...":
+            _tr(align="early"),
+        "tanh' forgotten: delta_t = dL/dh_t * (1 - h_t**2)": _tr(deriv="none"),
+        "h_t used where h_{t-1} belongs: dL/dW_hh = sum_t delta_t^T h_{t-1}": _tr(dW_hh_h_t=True),
         "tanh derivative taken on the pre-activation: use 1 - h_t**2, not 1 - a_t**2":
             _tr(deriv="a"),
     },
     arg_names=("x", "h0", "weight_ih", "weight_hh", "bias", "dh", "k"),
     output_names=("dweight_ih", "dweight_hh", "dbias"),
+    report_order=("dbias", "dweight_ih", "dweight_hh"),
     hint="Same loop as rnn_backward, but set the carried gradient to zero whenever t is a "
          "multiple of k (the state before step t is detached).",
 ))

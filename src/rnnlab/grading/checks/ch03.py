@@ -134,7 +134,8 @@ register(Exercise(
 # ============================================================================ 03.lstm_step_backward
 def _lstm_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, *,
                    through_h=True, tanh_prime_on_c=False, carousel_f=True, order="ifgo",
-                   sigmoid_prime_pre=False):
+                   sigmoid_prime_pre=False, dc_next=True, tanh_prime_c=True, tanh_prime_g=True,
+                   sigmoid_prime=True, dW_hh_h_t=False, batch_mean=False):
     a = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
     a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
     i, f, g, o = _sigmoid(a_i), _sigmoid(a_f), np.tanh(a_g), _sigmoid(a_o)
@@ -143,16 +144,24 @@ def _lstm_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bia
     sig_p = (lambda s, pre: s * (1.0 - s))
     if sigmoid_prime_pre:  # sigma'(a) written with the pre-activation as if it were the output
         sig_p = (lambda s, pre: pre * (1.0 - pre))
+    if not sigmoid_prime:  # sigma' forgotten
+        sig_p = (lambda s, pre: 1.0)
     da_o = dh * tc * sig_p(o, a_o)
     tanh_prime = (1.0 - c ** 2) if tanh_prime_on_c else (1.0 - tc ** 2)
-    dct = dc + (dh * o * tanh_prime if through_h else 0.0)
+    if not tanh_prime_c:
+        tanh_prime = 1.0
+    dct = (dc if dc_next else 0.0) + (dh * o * tanh_prime if through_h else 0.0)
     da_i = dct * g * sig_p(i, a_i)
     da_f = dct * c_prev * sig_p(f, a_f)
-    da_g = dct * i * (1.0 - g ** 2)
+    da_g = dct * i * ((1.0 - g ** 2) if tanh_prime_g else 1.0)
     dc_prev = dct * f if carousel_f else dct
     blocks = {"i": da_i, "f": da_f, "g": da_g, "o": da_o}
     da = np.concatenate([blocks[k] for k in order], axis=-1)
-    return (da @ weight_ih, da @ weight_hh, dc_prev, da.T @ x, da.T @ h_prev, da.sum(axis=0))
+    h_in = o * tc if dW_hh_h_t else h_prev
+    grads = [da.T @ x, da.T @ h_in, da.sum(axis=0)]
+    if batch_mean:
+        grads = [gr / x.shape[0] for gr in grads]
+    return (da @ weight_ih, da @ weight_hh, dc_prev, *grads)
 
 
 def lstm_step_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
@@ -197,9 +206,26 @@ register(Exercise(
         "rows of the weights": _bw_mistake(order="ifog"),
         "sigmoid derivative written with the pre-activation a(1-a) instead of the output s(1-s)":
             _bw_mistake(sigmoid_prime_pre=True),
+        "the cell gradient from step t+1 is missing: dc_t = dc + dh * o * (1 - tanh(c_t)^2), "
+        "where dc is what reaches c_t from the next step through the carousel":
+            _bw_mistake(dc_next=False),
+        "tanh' forgotten on the cell state: h = o * tanh(c), so the path through h_t brings "
+        "dh * o * (1 - tanh(c_t)^2) to c_t, not dh * o": _bw_mistake(tanh_prime_c=False),
+        "tanh' forgotten on the candidate: g = tanh(a_g), so da_g = dc_t * i * (1 - g^2)":
+            _bw_mistake(tanh_prime_g=False),
+        "sigmoid' forgotten on the gates: i, f, o are sigmoids, so da_i = dc_t * g * i(1-i), "
+        "da_f = dc_t * c_prev * f(1-f), da_o = dh * tanh(c_t) * o(1-o)":
+            _bw_mistake(sigmoid_prime=False),
+        "h_t used where h_{t-1} belongs: the gates read h_prev, so dweight_hh = da^T h_prev":
+            _bw_mistake(dW_hh_h_t=True),
+        "weight gradients averaged over the batch (divided by N): sum da^T x, da^T h_prev and da "
+        "over the batch elements": _bw_mistake(batch_mean=True),
     },
     arg_names=("dh", "dc", "x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
     output_names=("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias"),
+    # closest to the cause first: dc_prev (the cell path alone), dbias (the gate gradients da
+    # summed), then what is computed from da
+    report_order=("dc_prev", "dbias", "dweight_ih", "dweight_hh", "dh_prev", "dx"),
     hint="recompute the gates; dc_t = dc + dh*o*(1 - tanh(c)^2); da = [da_i, da_f, da_g, da_o]; "
          "dx = da W_ih, dW_ih = da^T x, dbias = da summed over the batch.",
 ))

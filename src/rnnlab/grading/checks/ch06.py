@@ -121,9 +121,9 @@ register(Exercise(
 
 
 # ============================================================================ 06.sample_with_temperature
-def _inverse_cdf(p, u):
+def _inverse_cdf(p, u, *, strict=False):
     cdf = np.cumsum(p, axis=-1)
-    idx = (cdf <= u[:, None]).sum(axis=-1)
+    idx = ((cdf < u[:, None]) if strict else (cdf <= u[:, None])).sum(axis=-1)
     return np.minimum(idx, p.shape[-1] - 1).astype(np.int64)
 
 
@@ -164,12 +164,27 @@ def _swt_argmax(logits, temperature, u):
     return p, p.argmax(-1).astype(np.int64)
 
 
+def _swt_strict(logits, temperature, u):
+    p = softmax(logits / temperature, axis=-1)
+    return p, _inverse_cdf(p, u, strict=True)
+
+
 def _swt_cases(rng):
     cases = []
     for T in (0.3, 0.6, 2.0, 3.5):
         B, V = int(rng.integers(12, 20)), int(rng.integers(4, 9))
         cases.append((2.0 * rng.standard_normal((B, V)), float(T * rng.uniform(0.9, 1.1)),
                       rng.uniform(0.0, 1.0, size=B)))
+    # ties: rows of equal logits over V = 4 or 8 symbols give p = 1/V and cdf = j/V exactly (any
+    # softmax, any summation order), and u is set to one of these values, where "the first symbol
+    # with cdf > u" and "the first with cdf >= u" differ
+    B, V = int(rng.integers(8, 13)), int(rng.choice([4, 8]))
+    logits = 2.0 * rng.standard_normal((B, V))
+    u = rng.uniform(0.0, 1.0, size=B)
+    tied = rng.choice(B, size=B // 2, replace=False)
+    logits[tied] = 0.0
+    u[tied] = rng.integers(1, V, size=len(tied)) / V
+    cases.insert(1, (logits, float(rng.uniform(0.5, 2.0)), u))
     return cases
 
 
@@ -191,6 +206,9 @@ register(Exercise(
         "softmax over the wrong axis: axis 0 runs across the batch; each row (the vocabulary, "
         "axis -1) must sum to 1": _swt_wrong_axis,
         "argmax (greedy) instead of a draw: use u with the cumulative sum of p": _swt_argmax,
+        "ties resolved the wrong way: where u equals a value of cumsum(p) exactly, the symbol is "
+        "the first with cumsum(p) > u (count the entries <= u, or np.searchsorted(cdf, u, "
+        "side='right')), not the first with cumsum(p) >= u (cdf < u, side='left')": _swt_strict,
     },
     arg_names=("logits", "temperature", "u"),
     output_names=("p", "index"),
@@ -201,7 +219,7 @@ register(Exercise(
 # ============================================================================ 06.beam_search_step
 def _beam_step(logp, length, finished, step_logits, beam_size, eos, *, normalise=True,
                log_space=True, normalise_logits=True, axis=-1, carry_finished=True,
-               count_finished=False):
+               count_finished=False, reverse_ties=False):
     """One routine with switches: the reference (defaults) and the likely mistakes."""
     n, V = step_logits.shape
     if normalise_logits:
@@ -222,7 +240,12 @@ def _beam_step(logp, length, finished, step_logits, beam_size, eos, *, normalise
             cand_len[b, :] = length[b] + (1 if count_finished else 0)
     score = cand / cand_len if normalise else cand.copy()
     flat = score.reshape(-1)
-    order = np.argsort(-flat, kind="stable")[:beam_size]
+    if reverse_ties:  # ascending sort read backwards: equal scores come out in reverse order
+        order = np.argsort(flat)[::-1][:beam_size]
+    elif reverse_ties is None:  # numpy's default sort, not stable: equal scores in any order
+        order = np.argsort(-flat)[:beam_size]
+    else:
+        order = np.argsort(-flat, kind="stable")[:beam_size]
     parent, token = order // V, order % V
     return (parent.astype(np.int64), token.astype(np.int64), cand.reshape(-1)[order],
             cand_len.reshape(-1)[order].astype(np.int64))
@@ -264,6 +287,23 @@ def _beam_cases(rng):
         step_logits = 2.0 * rng.standard_normal((n, V))
         cases.append((logp, length, finished, step_logits, int(rng.integers(2, n + 1)),
                       int(rng.integers(V))))
+    # ties: four identical live hypotheses whose best three symbols have equal logits: twelve
+    # candidates tie for the lead and the beam keeps eight of them, so which ones and their order
+    # (b-major, v-minor: a stable sort) is what is tested; a reversed sort always fails, an
+    # unstable one (numpy's default) nearly always: two such cases
+    for at in (1, 3):
+        n, V = int(rng.integers(5, 8)), int(rng.integers(5, 8))
+        t = int(rng.integers(3, 8))
+        length = np.full(n, t, dtype=np.int64)
+        logp = -t * rng.uniform(0.2, 1.2, size=n)
+        step_logits = 2.0 * rng.standard_normal((n, V))
+        rows = rng.choice(n, size=4, replace=False)
+        top = rng.choice(V, size=3, replace=False)
+        step_logits[rows[0], top] = step_logits[rows[0]].max() + 1.0
+        logp[rows[0]] = logp.max() + 2.0  # the tied candidates lead the beam
+        logp[rows[1:]], step_logits[rows[1:]] = logp[rows[0]], step_logits[rows[0]]
+        cases.insert(at, (logp, length, np.zeros(n, dtype=bool), step_logits, 8,
+                          int(rng.integers(V))))
     return cases
 
 
@@ -288,6 +328,12 @@ register(Exercise(
         "carried over unchanged": _wrong_beam(carry_finished=False),
         "a finished hypothesis' length grows when it is carried over: it must stay the same":
             _wrong_beam(count_finished=True),
+        "ties in reverse order: candidates with equal scores must keep the order b-major, "
+        "v-minor (a stable sort of -score, np.argsort(-score, kind='stable')); an ascending "
+        "sort read backwards (np.argsort(score)[::-1]) reverses them": _wrong_beam(reverse_ties=True),
+        "ties out of order: np.argsort's default sort is not stable, equal scores come out in any "
+        "order; candidates with equal scores must keep the order b-major, v-minor "
+        "(np.argsort(-score, kind='stable'))": _wrong_beam(reverse_ties=None),
     },
     arg_names=("logp", "length", "finished", "step_logits", "beam_size", "eos"),
     output_names=("parent", "token", "new_logp", "new_length"),

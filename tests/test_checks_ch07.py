@@ -1,0 +1,235 @@
+"""Chapter 7 checks: the references agree with rnnlab.scratch and rnnlab.modules, solutions written
+here pass, independently written mutants are rejected with the right diagnosis (operator order
+swapped, inclusive against exclusive scan, h_0 dropped, log of a negative coefficient, ...), and
+wrong shapes and dtypes are refused."""
+from functools import partial
+
+import numpy as np
+import pytest
+
+import rnnlab.scratch as rs
+from rnnlab.grading import exercises
+from rnnlab.grading.checks import ch07
+
+from _check_helpers import assert_passes, assert_rejected
+
+torch = pytest.importorskip("torch")
+
+# every mistake is rejected on two different draws of inputs
+assert_rejected = partial(assert_rejected, seeds=(1, 2))
+
+
+def sig(v):
+    return 1 / (1 + np.exp(-v))
+
+
+# ----------------------------------------------------------------------------- solutions
+def sol_combine(a1, b1, a2, b2):
+    return a1 * a2, b1 * a2 + b2
+
+
+def sol_hillis_steele(a, b, h0):
+    A = a.copy()
+    B = b.copy()
+    B[0] += a[0] * h0
+    d = 1
+    while d < len(a):
+        newA = A.copy()
+        newB = B.copy()
+        newA[d:] = A[d:] * A[:-d]
+        newB[d:] = B[d:] + A[d:] * B[:-d]
+        A, B, d = newA, newB, 2 * d
+    return B
+
+
+def sol_mingru_step(x, h_prev, weight_ih, bias_ih):
+    H = h_prev.shape[1]
+    z = sig(x @ weight_ih[:H].T + bias_ih[:H])
+    n = x @ weight_ih[H:].T + bias_ih[H:]
+    return h_prev + (1 - z) * (n - h_prev)
+
+
+def sol_scan_backward(dh, a, h, h0):
+    T = len(a)
+    g = np.zeros_like(dh)
+    carry = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        g[t] = dh[t] + carry
+        carry = a[t] * g[t]  # what reaches h_{t-1}
+    h_prev = np.concatenate([h0[None], h[:-1]])
+    return g * h_prev, g, carry
+
+
+def sol_log_scan(a, b, h0, own_step=True):
+    # complex logarithms take care of the signs; log h_t = a*_t + log sum_s exp(log b_s - a*_s)
+    a_star = np.cumsum(np.log(a), axis=0)
+    if not own_step:  # (a mutant) the prefix sum without step t's own coefficient
+        a_star = a_star - np.log(a)
+    with np.errstate(divide="ignore"):  # log 0 = -inf where h0 is zero
+        terms = np.concatenate([np.log(h0.astype(complex))[None], np.log(b.astype(complex)) - a_star])
+        acc = np.log(np.cumsum(np.exp(terms), axis=0))
+    return np.exp(a_star + acc[1:]).real
+
+
+# ----------------------------------------------------------------------------- references
+def test_registered():
+    ids = sorted(ex.id for ex in exercises() if ex.id.startswith("07."))
+    assert ids == ["07.combine", "07.hillis_steele_scan", "07.log_space_scan", "07.mingru_step",
+                   "07.scan_backward"]
+    assert {exercises()[i].notebook for i in ids} == {"07_parallel_recurrence.ipynb"}
+
+
+def test_references_agree_with_rnnlab_scratch():
+    rng = np.random.default_rng(0)
+    for a, b, h0 in ch07._scan_cases(rng):
+        h = rs.scan_sequential(a, b, h0)
+        np.testing.assert_allclose(ch07.hillis_steele_scan(a, b, h0), h, rtol=0, atol=1e-12)
+        dh = rng.standard_normal(a.shape)
+        for ours, theirs in zip(ch07.scan_backward(dh, a, h, h0), rs.scan_backward(dh, a, h, h0)):
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    for a, b, h0 in ch07._scan_cases(rng, positive=True):
+        np.testing.assert_allclose(ch07.log_space_scan(a, b, h0), rs.scan_log(a, b, h0),
+                                   rtol=0, atol=1e-12)
+        assert (b < 0).any() and (b > 0).any()  # the cases exercise both signs
+    for case in ch07._combine_cases(rng):
+        np.testing.assert_allclose(ch07.combine(*case), rs.combine(case[:2], case[2:]), atol=0)
+
+
+def test_mingru_reference_equals_the_module():
+    rng = np.random.default_rng(1)
+    for x, h_prev, w, b in ch07._mingru_cases(rng):
+        H = h_prev.shape[1]
+        layer = __import__("rnnlab.modules", fromlist=["MinGRU"]).MinGRU(
+            x.shape[1], H, dtype=torch.float64)
+        layer.load_state_dict({"weight_ih_l0": torch.from_numpy(w), "bias_ih_l0": torch.from_numpy(b)})
+        _, h_n = layer(torch.from_numpy(x)[None], torch.from_numpy(h_prev)[None])
+        np.testing.assert_allclose(ch07.mingru_step(x, h_prev, w, b), h_n[0].detach().numpy(),
+                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ch07.mingru_step(x, h_prev, w, b), rs.mingru_step(x, h_prev, w, b)[0],
+                                   rtol=0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- 07.combine
+def test_combine_solution_passes_and_order_is_diagnosed():
+    assert_passes("07.combine", sol_combine)
+    assert_rejected("07.combine", lambda a1, b1, a2, b2: sol_combine(a2, b2, a1, b1),
+                    "Likely mistake", "operator order swapped")
+    assert_rejected("07.combine", lambda a1, b1, a2, b2: (a1 * a2, b1 + b2), "Likely mistake",
+                    "b1 not scaled by a2")
+    assert_rejected("07.combine", lambda a1, b1, a2, b2: [a1 * a2], "returned 1 values")
+
+
+# ----------------------------------------------------------------------------- 07.hillis_steele_scan
+def test_hillis_steele_solution_passes():
+    assert_passes("07.hillis_steele_scan", sol_hillis_steele)
+
+
+def test_hillis_steele_mutants_diagnosed():
+    def swapped(a, b, h0):  # combines (own pair) o (pair at t - d)
+        A, B = a.copy(), b.copy()
+        B[0] += a[0] * h0
+        d = 1
+        while d < len(a):
+            A[d:], B[d:] = A[d:] * A[:-d], A[:-d] * B[d:] + B[:-d]
+            d *= 2
+        return B
+
+    def exclusive(a, b, h0):  # the state before each step
+        h = sol_hillis_steele(a, b, h0)
+        return np.concatenate([h0[None], h[:-1]])
+
+    assert_rejected("07.hillis_steele_scan", swapped, "Likely mistake", "operator order swapped")
+    assert_rejected("07.hillis_steele_scan", exclusive, "Likely mistake", "exclusive scan")
+    assert_rejected("07.hillis_steele_scan", lambda a, b, h0: sol_hillis_steele(a, b, 0 * h0),
+                    "Likely mistake", "h_0 dropped")
+    assert_rejected("07.hillis_steele_scan", lambda a, b, h0: sol_hillis_steele(a, b, h0).astype(np.float32),
+                    "float32")
+
+
+# ----------------------------------------------------------------------------- 07.mingru_step
+def test_mingru_solution_passes():
+    assert_passes("07.mingru_step", sol_mingru_step)
+
+
+def test_mingru_mutants_diagnosed():
+    def feng(x, h_prev, weight_ih, bias_ih):  # the paper's convention: z is the fraction written
+        H = h_prev.shape[1]
+        z = sig(x @ weight_ih[:H].T + bias_ih[:H])
+        return (1 - z) * h_prev + z * (x @ weight_ih[H:].T + bias_ih[H:])
+
+    def with_tanh(x, h_prev, weight_ih, bias_ih):
+        H = h_prev.shape[1]
+        z = sig(x @ weight_ih[:H].T + bias_ih[:H])
+        return z * h_prev + (1 - z) * np.tanh(x @ weight_ih[H:].T + bias_ih[H:])
+
+    def rows_swapped(x, h_prev, weight_ih, bias_ih):
+        H = h_prev.shape[1]
+        z = sig(x @ weight_ih[H:].T + bias_ih[H:])
+        return z * h_prev + (1 - z) * (x @ weight_ih[:H].T + bias_ih[:H])
+
+    assert_rejected("07.mingru_step", feng, "Likely mistake", "z and 1 - z swapped")
+    assert_rejected("07.mingru_step", with_tanh, "Likely mistake", "tanh on the candidate")
+    assert_rejected("07.mingru_step", rows_swapped, "Likely mistake", "rows read in the wrong order")
+    assert_rejected("07.mingru_step", lambda *c: sol_mingru_step(*c).T, "shape")
+
+
+# ----------------------------------------------------------------------------- 07.scan_backward
+def test_scan_backward_solution_passes():
+    assert_passes("07.scan_backward", sol_scan_backward)
+
+
+def test_scan_backward_mutants_diagnosed():
+    def forwards(dh, a, h, h0):
+        g = dh.copy()
+        for t in range(1, len(a)):
+            g[t] = dh[t] + a[t] * g[t - 1]
+        h_prev = np.concatenate([h0[None], h[:-1]])
+        return g * h_prev, g, a[0] * g[0]
+
+    def same_step(dh, a, h, h0):
+        g = dh.copy()
+        for t in range(len(a) - 2, -1, -1):
+            g[t] = dh[t] + a[t] * g[t + 1]
+        h_prev = np.concatenate([h0[None], h[:-1]])
+        return g * h_prev, g, a[0] * g[0]
+
+    def h_now(dh, a, h, h0):
+        da, db, dh0 = sol_scan_backward(dh, a, h, h0)
+        return db * h, db, dh0
+
+    assert_rejected("07.scan_backward", forwards, "Likely mistake", "recursion run forwards")
+    assert_rejected("07.scan_backward", same_step, "Likely mistake", "a_t used in place of a_{t+1}")
+    assert_rejected("07.scan_backward", h_now, "Likely mistake", "h_t in place of h_{t-1}")
+    assert_rejected("07.scan_backward",
+                    lambda *c: sol_scan_backward(*c)[:2] + (sol_scan_backward(*c)[1][0],),
+                    "Likely mistake", "dh0 without a_1")
+    assert_rejected("07.scan_backward", lambda *c: sol_scan_backward(*c)[:2], "returned 2 values")
+
+
+# ----------------------------------------------------------------------------- 07.log_space_scan
+def test_log_scan_solution_passes():
+    assert_passes("07.log_space_scan", sol_log_scan)
+
+
+def test_log_scan_mutants_diagnosed():
+    def no_split(a, b, h0):  # the logarithm of b as it is
+        a_star = np.concatenate([np.zeros_like(a[:1]), np.cumsum(np.log(a), axis=0)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            terms = np.log(np.concatenate([h0[None], b]))
+            return np.exp(a_star + np.logaddexp.accumulate(terms - a_star, axis=0))[1:]
+
+    result = assert_rejected("07.log_space_scan", no_split, "NaN", "Likely mistake",
+                             "log of a negative coefficient")
+    assert result.mistake.startswith("log of a negative coefficient")
+    assert_rejected("07.log_space_scan", lambda a, b, h0: sol_log_scan(a, b, h0, own_step=False),
+                    "Likely mistake", "shifted by one step")
+    assert_rejected("07.log_space_scan", lambda a, b, h0: sol_log_scan(a, b, 0 * h0),
+                    "Likely mistake", "h_0 dropped")
+
+
+def test_log_scan_mistake_is_a_real_alternative():
+    # the "shifted" mistake of the check is a different recurrence, not a rounding variant
+    rng = np.random.default_rng(3)
+    a, b, h0 = ch07._scan_cases(rng, positive=True)[0]
+    shifted = ch07._log_scan(a, b, h0, shifted=True)
+    assert np.abs(shifted - ch07.log_space_scan(a, b, h0)).max() > 1e-3
