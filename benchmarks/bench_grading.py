@@ -123,7 +123,7 @@ def _tag_experiments(nb: dict, notebook: str) -> dict:
 
 def build_class(root: Path, students: int, tag_experiments: bool = False) -> int:
     """Write ``students`` students' folders under ``root``; returns the number of notebooks."""
-    solutions = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    solutions = sorted((ROOT / "solutions").glob("[0-9][0-9]*_*.ipynb"))
     count = 0
     for s in range(students):
         profile = PROFILES[s % len(PROFILES)]

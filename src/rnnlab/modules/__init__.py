@@ -20,10 +20,16 @@ where torch.nn has the same layer: the layers then recompute the sequence with d
 Chapter 7: ``MinGRU`` and ``MinLSTM`` (:mod:`rnnlab.modules.minrnn`), whose gates read only the
 input, so that a layer is a linear recurrence computed by a loop or by the parallel scan of
 :mod:`rnnlab.modules.scan` (``linear_scan``, ``LinearScan``).
+
+Attention (chapter 6e, :mod:`rnnlab.modules.attention`): ``DotAttention``, ``GeneralAttention``,
+``AdditiveAttention`` (batch first, with masks) and ``EncoderDecoder``, chapter 6's translator with
+or without attention, whose ``start``/``step`` plug into :mod:`rnnlab.train.decode`.
 """
 from __future__ import annotations
 
 from ._errors import InputError
+from .attention import (AdditiveAttention, DotAttention, EncoderDecoder, GeneralAttention,
+                        masked_softmax)
 from .cells import GRUCell, LSTMCell, RNNCell, gru_cell, lstm_cell, rnn_cell
 from .layers import GRU, LSTM, RNN, RNNBase
 from .minrnn import MinGRU, MinLSTM
@@ -41,6 +47,11 @@ __all__ = [
     "lstm_cell",
     "gru_cell",
     "InputError",
+    "DotAttention",
+    "GeneralAttention",
+    "AdditiveAttention",
+    "EncoderDecoder",
+    "masked_softmax",
     "MinGRU",
     "MinLSTM",
     "LinearScan",

@@ -8,12 +8,18 @@ numpy only (this package never imports torch), names and shapes of ``torch.nn``:
 - layers :class:`RNN`, :class:`LSTM`, :class:`GRU` (``layers.py``): multi-layer, bidirectional,
   variable lengths, full BPTT, state dicts that move to and from ``torch.nn`` unchanged;
 - :func:`softmax`, :func:`softmax_cross_entropy` (``losses.py``);
+- one attention step over an encoder's states, dot, general or additive score, with masks:
+  :func:`attention_step` / :func:`attention_step_backward`, :func:`masked_softmax`
+  (``attention.py``, chapter 6e);
 - :func:`gradcheck`, :func:`numerical_gradient`, :func:`clip_grad_norm` (``gradcheck.py``);
 - linear recurrences h_t = a_t h_{t-1} + b_t and their scans, sequential, Hillis–Steele, Blelloch
   and log-space, with the backward pass (``scan.py``); minGRU and minLSTM steps and layers
   (``mingru.py``, chapter 7).
 """
 from rnnlab.scratch._activations import relu, sigmoid, tanh
+from rnnlab.scratch.attention import (AttentionCache, AttentionGrads, attention_step,
+                                      attention_step_backward, masked_softmax,
+                                      masked_softmax_backward)
 from rnnlab.scratch.gradcheck import clip_grad_norm, gradcheck, numerical_gradient
 from rnnlab.scratch.gru import GRUCache, GRUGrads, gru_step, gru_step_backward
 from rnnlab.scratch.layers import GRU, LSTM, RNN
@@ -44,6 +50,8 @@ __all__ = [
     "lstm_step", "lstm_step_backward", "LSTMCache", "LSTMGrads",
     "gru_step", "gru_step_backward", "GRUCache", "GRUGrads",
     "softmax", "log_softmax", "softmax_cross_entropy",
+    "attention_step", "attention_step_backward", "AttentionCache", "AttentionGrads",
+    "masked_softmax", "masked_softmax_backward",
     "gradcheck", "numerical_gradient", "clip_grad_norm",
     "sigmoid", "tanh", "relu",
     "combine", "linear_scan", "scan_sequential", "scan_hillis_steele", "scan_blelloch", "scan_log",

@@ -38,7 +38,7 @@ CHAPTERS: dict[str, Node] = {
     "3": Node("3  LSTM\n(+ 3b)", 6.9, 4.15, "green"),
     "4": Node("4  GRU", 8.95, 4.15, "green"),
     "5": Node("5  Bidirectional\n& deep (+ 5b)", 8.0, 1.95, "orange"),
-    "6": Node("6  Sequence\ntasks (6a–6d)", 10.95, 3.0, "red"),
+    "6": Node("6  Sequence\ntasks (6a–6e)", 10.95, 3.0, "red"),
     "7": Node("7  Parallel\nscans (+ 7b, 7c)", 11.05, 4.2, "purple"),
 }
 
