@@ -52,14 +52,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import rnnlab.modules as rm  # noqa: E402
+import rnnlab.scratch as rs  # noqa: E402
 
-try:  # rnnlab.scratch is written by another engineer; the benchmark runs without it
-    import rnnlab.scratch as rs
-except ImportError:  # pragma: no cover
-    rs = None
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bench_scan  # noqa: E402  (chapter 7's loop against scan, a section of the report)
 
 HERE = pathlib.Path(__file__).resolve().parent
 CPU_PROFILE = HERE.parent / "tests" / "cpu_profile.py"  # runs a command with other CPU kernels
+SCAN_TS, SCAN_WIDTHS, SCAN_LAYER_TS = (64, 256, 1024, 4096), (8, 256), (256, 1024)
 MODES = ("LSTM", "GRU", "RNN")
 IMPLS = ("torch.nn", "rnnlab.modules", "rnnlab.scratch")
 TARGETS = {"rnnlab.scratch": 1.5, "rnnlab.modules": 2.0}  # LSTM f+b / torch.nn.LSTM f+b (COURSE.md 6)
@@ -224,8 +224,7 @@ def targets_only(size: Size, dtypes, repeats: int, warmup: int) -> dict:
     for dtype in dtypes:
         cases = {"torch.nn": torch_case(torch.nn, "LSTM", size, dtype)[1],
                  "rnnlab.modules": torch_case(rm, "LSTM", size, dtype)[1]}
-        if rs is not None:
-            cases["rnnlab.scratch"] = scratch_case("LSTM", size, dtype_np(dtype))[1]
+        cases["rnnlab.scratch"] = scratch_case("LSTM", size, dtype_np(dtype))[1]
         times = measure(cases, repeats, warmup)
         ref = times["torch.nn"][0]
         out[dtype_name(dtype)] = {k: v[0] / ref for k, v in times.items() if k != "torch.nn"}
@@ -281,8 +280,6 @@ def main_table(size, dtypes, repeats, warmup, log):
             cases = {}
             for impl in IMPLS:
                 if impl == "rnnlab.scratch":
-                    if rs is None:
-                        continue
                     f, fb = scratch_case(mode, size, dtype_np(dtype))
                 else:
                     f, fb = torch_case(torch.nn if impl == "torch.nn" else rm, mode, size, dtype)
@@ -585,7 +582,7 @@ def breakdown_section(breakdown) -> list[str]:
 
 
 def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed, args,
-                 parts=None, avx2=None):
+                 parts=None, avx2=None, scan=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     share = plot_scaling(scal, size, out_dir / "scaling.png")
     Ts, Hs = sorted(scal["T"]), sorted(scal["H"])
@@ -653,6 +650,18 @@ def write_report(out_dir, size, dtypes, results, scal, cuda, info, load, elapsed
             "`rnnlab.modules` on CUDA is tested by `tests/test_modules_equivalence.py`, whose CUDA "
             "cases skip without a GPU.",
             "",
+        ]
+    if scan:
+        lines += [
+            "## Chapter 7: the loop against the parallel scan",
+            "",
+            "A linear recurrence h_t = a_t h_{t-1} + b_t (chapter 7) needs no loop: "
+            "`rnnlab.modules.linear_scan` computes it by the loop or by a parallel scan, and "
+            "`rnnlab.modules.MinGRU` is a whole layer built on it. Same machine, same run; "
+            "[SCAN.md](SCAN.md) (`python benchmarks/bench_scan.py`) has the numpy scans and more "
+            "sizes.",
+            "",
+            *bench_scan.tables(scan, SCAN_TS, SCAN_WIDTHS, SCAN_LAYER_TS, with_numpy=False),
         ]
     lines += [
         "## Scaling",
@@ -761,16 +770,19 @@ def main(argv=None) -> int:
     log(f"main table (batch {size.B}, T={size.T}, I={size.I}, H={size.H}), {args.repeats} repeats")
     results = main_table(size, dtypes, args.repeats, args.warmup, log)
     log("scratch.LSTM breakdown")
-    parts = scratch_breakdown(size, args.repeats, args.warmup) if rs is not None else None
+    parts = scratch_breakdown(size, args.repeats, args.warmup)
     log("scaling")
     scal = scaling(size, Ts, Hs, max(3, args.repeats // 2), 1, log)
     avx2 = other_kernels("avx2", args, log)
+    log("chapter 7: loop against scan")
+    scan = (None if args.quick else
+            bench_scan.run_all(SCAN_TS, SCAN_WIDTHS, SCAN_LAYER_TS, args.repeats, args.warmup, log=log))
     cuda = cuda_table(size, args.repeats, args.warmup) if torch.cuda.is_available() else None
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     info = machine()
     names = [dtype_name(d) for d in dtypes]
     verdicts = write_report(out_dir, size, names, results, scal, cuda, info, (load0, load1),
-                            time.perf_counter() - t0, args, parts, avx2)
+                            time.perf_counter() - t0, args, parts, avx2, scan)
     print("\n".join(table(results, names, IMPLS)))
     for (impl, dt), ok in verdicts.items():
         print(f"target {impl}.LSTM <= {TARGETS[impl]}x torch.nn.LSTM ({dt}): {'met' if ok else 'NOT met'}")
