@@ -18,6 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
+from rnnlab.scratch import sigmoid
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = ["gru_cell_figure", "source_post_gru_step", "negate_update_gate",
@@ -32,12 +33,11 @@ def source_post_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=
     to show that the two conventions are one model up to the sign of the update gate's weights
     and biases."""
     H = weight_hh.shape[1]
-    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
     b_ih = np.zeros(3 * H) if bias_ih is None else bias_ih
     b_hh = np.zeros(3 * H) if bias_hh is None else bias_hh
     gi = x @ weight_ih.T + b_ih
-    r = sig(gi[..., :H] + h_prev @ weight_hh[:H].T + b_hh[:H])
-    z = sig(gi[..., H:2 * H] + h_prev @ weight_hh[H:2 * H].T + b_hh[H:2 * H])
+    r = sigmoid(gi[..., :H] + h_prev @ weight_hh[:H].T + b_hh[:H])
+    z = sigmoid(gi[..., H:2 * H] + h_prev @ weight_hh[H:2 * H].T + b_hh[H:2 * H])
     if reset_after:
         n = np.tanh(gi[..., 2 * H:] + r * (h_prev @ weight_hh[2 * H:].T + b_hh[2 * H:]))
     else:
