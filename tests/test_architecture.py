@@ -1,8 +1,13 @@
-"""The import rules of ARCHITECTURE.md, enforced on the source of every module of ``src/rnnlab``.
+"""The rules of ARCHITECTURE.md, enforced on the source of every module of ``src/rnnlab``.
 
 Each module is parsed with ``ast`` (nothing is imported or run); every ``import``/``from ... import``
 anywhere in it (module level and inside functions or classes), relative imports resolved, and every
 ``importlib.import_module("...")``/``__import__("...")`` with a literal name, counts as an edge.
+
+Files outside the package are reached only through explicit arguments: no path built from a
+module's ``__file__`` (or ``rnnlab.__file__``) climbs above the folder the package is installed in
+(``src/`` in a checkout, ``site-packages`` once installed), so the package never finds
+``solutions/`` or ``exercises/`` by where the repository happens to lie.
 """
 from __future__ import annotations
 
@@ -137,3 +142,72 @@ def test_a_forbidden_edge_is_caught():
         "rnnlab.modules -> rnnlab.experiments.ch03"]
     # a name that merely starts like a part is not inside it
     assert violations("rnnlab.scratch.x", {"rnnlab.data_extra", "rnnlab.trainer", "testsuite"}) == []
+
+
+# ------------------------------------------------------------------ paths climbing out of the package
+def _levels_up(node: ast.AST) -> tuple[str, int] | None:
+    """``(base, n)`` when ``node`` is a path ``n`` folders above ``base``'s file (``base``: "self"
+    for ``__file__``, "rnnlab" for ``rnnlab.__file__``), else None."""
+    if isinstance(node, ast.Name) and node.id == "__file__":
+        return "self", 0
+    if isinstance(node, ast.Attribute) and node.attr == "__file__":
+        return ("rnnlab", 0) if isinstance(node.value, ast.Name) and node.value.id == "rnnlab" else None
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        inner = _levels_up(node.value)
+        return inner and (inner[0], inner[1] + 1)
+    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "parents" and isinstance(node.slice, ast.Constant)):
+        inner = _levels_up(node.value.value)
+        return inner and (inner[0], inner[1] + node.slice.value + 1)
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in ("Path", "abspath", "realpath", "normpath") and node.args:
+            return _levels_up(node.args[0])
+        if name in ("resolve", "absolute") and isinstance(func, ast.Attribute):
+            return _levels_up(func.value)
+        if name == "dirname" and node.args:
+            inner = _levels_up(node.args[0])
+            return inner and (inner[0], inner[1] + 1)
+    return None
+
+
+def paths_out_of_package(source: str, module: str, is_package: bool) -> list[str]:
+    """The expressions of ``source`` that climb from a module file above ``src/`` (the folder that
+    holds ``rnnlab``), as ``"module: expression"``."""
+    # folders from the file up to src/: rnnlab/grading/x.py -> grading, rnnlab, src = 3
+    allowed = {"self": module.count(".") + 1 + (1 if is_package else 0), "rnnlab": 2}
+    climbing = [node for node in ast.walk(ast.parse(source))
+                if (up := _levels_up(node)) and up[1] > allowed[up[0]]]
+    # report a chain once, as its outermost expression (``Path(x).parents[2]``, not its parts)
+    inner = {id(sub) for node in climbing for sub in ast.walk(node) if sub is not node}
+    return sorted(f"{module}: {ast.unparse(node)}" for node in climbing if id(node) not in inner)
+
+
+# The one place that still finds the repository from the package's install path; issue 17's
+# grading rewrite removes it (solutions/ becomes an explicit option): then delete this entry.
+KNOWN_PATHS_OUT = {"rnnlab.grading.grade"}
+
+
+def test_no_module_climbs_out_of_the_package():
+    found = {m: paths_out_of_package(src, m, pkg) for m, (src, pkg) in MODULES.items()}
+    offenders = {m for m, paths in found.items() if paths}
+    assert offenders == KNOWN_PATHS_OUT, {m: found[m] for m in offenders ^ KNOWN_PATHS_OUT}
+
+
+def test_a_path_out_of_the_package_is_caught():
+    fake = """
+import os, rnnlab
+from pathlib import Path
+HERE = Path(__file__).resolve().parent                    # the module's own folder: fine
+SITE = os.path.dirname(os.path.dirname(rnnlab.__file__))  # where rnnlab is installed: fine
+REPO = Path(rnnlab.__file__).resolve().parents[2]          # the checkout's root: out
+UP = Path(__file__).parent.parent.parent.parent            # from rnnlab/grading/x.py: out
+"""
+    assert paths_out_of_package(fake, "rnnlab.grading.x", is_package=False) == [
+        "rnnlab.grading.x: Path(__file__).parent.parent.parent.parent",
+        "rnnlab.grading.x: Path(rnnlab.__file__).resolve().parents[2]",
+    ]
+    # one level less is inside: rnnlab/grading/x.py -> grading -> rnnlab -> src
+    assert paths_out_of_package("P = Path(__file__).parents[2]", "rnnlab.grading.x", False) == []
+    assert paths_out_of_package("P = Path(__file__).parents[2]", "rnnlab.cli", False) != []
