@@ -34,7 +34,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from rnnlab.viz.diagram import arrow, blank, box
+from rnnlab.viz.diagram import arrow, blank, box, state_line
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -606,13 +606,7 @@ def lstm_cell_figure():
     ax.set_ylim(-0.9, 4.3)
     yc, yg = 3.4, 1.0
     # cell-state highway
-    arrow(ax, (-0.4, yc), (2.55, yc), lw=2.2)
-    ax.text(-0.4, yc + 0.25, r"$c_{t-1}$", fontsize=12)
-    box(ax, 2.8, yc, r"$\times$", COLORS["sky"], w=0.5, h=0.5)
-    arrow(ax, (3.05, yc), (5.05, yc), lw=2.2)
-    box(ax, 5.3, yc, r"$+$", COLORS["sky"], w=0.5, h=0.5)
-    arrow(ax, (5.55, yc), (9.3, yc), lw=2.2)
-    ax.text(8.9, yc + 0.25, r"$c_t$", fontsize=12)
+    state_line(ax, yc, 2.8, 5.3, r"$c_{t-1}$", r"$c_t$")
     ax.text(3.35, yc + 0.35, "cell state: only $\\times f$ and $+\\, i\\odot g$", fontsize=8.5)
     # gates
     gates = [(2.8, "f", r"$\sigma$", "forget"), (4.4, "i", r"$\sigma$", "input"),

@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from rnnlab.scratch import sigmoid
-from rnnlab.viz.diagram import arrow, blank, box
+from rnnlab.viz.diagram import arrow, blank, box, state_line
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = ["gru_cell_figure", "source_post_gru_step", "negate_update_gate",
@@ -108,13 +108,7 @@ def gru_cell_figure():
     ax.set_ylim(-0.9, 4.2)
     yh, yg = 3.4, 1.0
     # the state line along the top: z * h_{t-1} + (1 - z) * n
-    arrow(ax, (-0.4, yh), (1.35, yh), lw=2.2)
-    ax.text(-0.4, yh + 0.25, r"$h_{t-1}$", fontsize=12)
-    box(ax, 1.6, yh, r"$\times$", COLORS["sky"], w=0.5, h=0.5)
-    arrow(ax, (1.85, yh), (7.05, yh), lw=2.2)
-    box(ax, 7.3, yh, r"$+$", COLORS["sky"], w=0.5, h=0.5)
-    arrow(ax, (7.55, yh), (9.3, yh), lw=2.2)
-    ax.text(8.9, yh + 0.25, r"$h_t$", fontsize=12)
+    state_line(ax, yh, 1.6, 7.3, r"$h_{t-1}$", r"$h_t$")
     ax.text(2.0, yh + 0.3, r"keep $z_t\odot h_{t-1}$", fontsize=8.5)
     # gates and candidate
     box(ax, 1.6, yg, "$\\sigma$\n$z_t$", COLORS["yellow"], w=0.9, h=0.75, fontsize=10)

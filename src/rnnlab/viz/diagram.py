@@ -11,7 +11,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from rnnlab.viz.style import COLORS
 
-__all__ = ["BOX_W", "BOX_H", "box", "arrow", "blank"]
+__all__ = ["BOX_W", "BOX_H", "box", "arrow", "state_line", "blank"]
 
 BOX_W, BOX_H = 0.9, 0.62  # the default box: one state or one input of an unrolled network
 
@@ -52,6 +52,20 @@ def arrow(ax, start, end, label=None, *, color=COLORS["black"], lw=1.4, ls="-",
                 zorder=zorder + 3, bbox=dict(boxstyle=f"round,pad={label_pad}", facecolor="white",
                                              edgecolor="none", alpha=label_alpha))
     return patch
+
+
+def state_line(ax, y, times_x, plus_x, before, after, *, start=-0.4, end=9.3,
+               facecolor=COLORS["sky"]):
+    """The state line along the top of a gated cell: the old state ``before`` enters at ``start``,
+    is multiplied (a gate) at ``times_x``, added to at ``plus_x``, and leaves as ``after`` at
+    ``end``."""
+    arrow(ax, (start, y), (times_x - 0.25, y), lw=2.2)
+    ax.text(start, y + 0.25, before, fontsize=12)
+    box(ax, times_x, y, r"$\times$", facecolor, w=0.5, h=0.5)
+    arrow(ax, (times_x + 0.25, y), (plus_x - 0.25, y), lw=2.2)
+    box(ax, plus_x, y, r"$+$", facecolor, w=0.5, h=0.5)
+    arrow(ax, (plus_x + 0.25, y), (end, y), lw=2.2)
+    ax.text(end - 0.4, y + 0.25, after, fontsize=12)
 
 
 def blank(ax):
