@@ -62,7 +62,7 @@ CPU_PROFILE = HERE.parent / "tests" / "cpu_profile.py"  # runs a command with ot
 SCAN_TS, SCAN_WIDTHS, SCAN_LAYER_TS = (64, 256, 1024, 4096), (8, 256), (256, 1024)
 MODES = ("LSTM", "GRU", "RNN")
 IMPLS = ("torch.nn", "rnnlab.modules", "rnnlab.scratch")
-TARGETS = {"rnnlab.scratch": 1.5, "rnnlab.modules": 2.0}  # LSTM f+b / torch.nn.LSTM f+b (COURSE.md 6)
+TARGETS = {"rnnlab.scratch": 1.5, "rnnlab.modules": 2.0}  # LSTM f+b / torch.nn.LSTM f+b: the course's speed targets
 
 
 @dataclass(frozen=True)
@@ -438,7 +438,7 @@ def table(results, dtypes, impls) -> list[str]:
 
 
 def targets(results, dtypes) -> tuple[list[str], dict]:
-    lines = ["| target (COURSE.md section 6) | dtype | measured f+b ratio (median) | met? |",
+    lines = ["| the course's speed target | dtype | measured f+b ratio (median) | met? |",
              "|---|---|---:|:---:|"]
     verdicts = {}
     for impl, limit in TARGETS.items():

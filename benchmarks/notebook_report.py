@@ -2,7 +2,7 @@
 
 Runs ``tests/test_notebooks.py`` (one nbval process and kernel per notebook, the suite's own
 settings) with a JUnit XML report, then writes ``benchmarks/NOTEBOOKS.md``: notebook, seconds,
-status, and the limit it must meet (COURSE.md section 6: 60 s, or 180 s for a notebook that trains
+status, and the limit it must meet (the course's limits: 60 s, or 180 s for a notebook that trains
 a model). A notebook counts as training when a code cell calls ``fit(`` or a ``train_*(`` helper.
 
     .venv/bin/python benchmarks/notebook_report.py            # all notebooks, 2 workers
@@ -70,7 +70,7 @@ def report(rows: list[tuple[str, float, str]], workers: int) -> tuple[str, bool]
         f"(`benchmarks/notebook_report.py`, {workers} worker(s)); written "
         f"{dt.date.today().isoformat()} on {platform.machine()} with {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
-        f"Limits (COURSE.md section 6): {LIMIT_S} s per notebook, {TRAINING_LIMIT_S} s for a notebook "
+        f"The course's limits: {LIMIT_S} s per notebook, {TRAINING_LIMIT_S} s for a notebook "
         "that trains a model.",
         "",
         "| notebook | seconds | status | trains | limit (s) | within limit |",

@@ -8,12 +8,9 @@ import pytest
 
 from rnnlab.data import (
     ADDING_BASELINE_MSE,
-    adding_dataset,
     adding_problem,
     adding_stream,
     copy_baseline_ce,
-    copy_dataset,
-    copy_stream,
     copy_task,
 )
 
@@ -113,26 +110,11 @@ def test_copy_baseline_matches_simulated_memoryless_strategy():
     assert copy_baseline_ce(delay, k, L) == pytest.approx(L * math.log(k) / (2 * L + delay))
 
 
-def test_copy_stream_and_errors():
-    s = copy_stream(4, 5, rng=0, n_symbols=3, copy_length=2)
-    a, b = s(), s()
-    assert a.x.shape == (9, 4) and not np.array_equal(a.x, b.x)
+def test_copy_task_errors():
     with pytest.raises(ValueError, match="delay"):
         copy_task(2, 0)
     with pytest.raises(ValueError, match="n_symbols"):
         copy_task(2, 3, n_symbols=0)
-
-
-def test_torch_datasets():
-    torch = pytest.importorskip("torch")
-    ds = adding_dataset(10, 7, rng=0)
-    x, y = ds[3]
-    assert x.shape == (7, 2) and y.shape == (1,) and x.dtype == torch.float32
-    ref = adding_problem(10, 7, rng=0, batch_first=True)
-    np.testing.assert_array_equal(x.numpy(), ref.x[3])
-    cds = copy_dataset(6, 4, rng=0, n_symbols=3, copy_length=2)
-    cx, cy = cds[0]
-    assert cx.shape == (8,) and cy.dtype == torch.int64
 
 
 def test_data_does_not_import_torch():

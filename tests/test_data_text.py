@@ -28,7 +28,7 @@ def test_default_corpus_size_and_unigram():
     assert 0.8e6 < len(c.train) < 2e6 and 0.08 < len(c.val) / (len(c.train) + len(c.val)) < 0.12
     v = T.CharVocab()
     bits = T.unigram_bits_per_char(v.encode(c.train), v.encode(c.val), v.size)
-    assert 4.2 < bits < 4.7          # COURSE.md: unigram about 4.4
+    assert 4.2 < bits < 4.7          # a unigram model of Python source: about 4.4 bits
     assert T.bigram_bits_per_char(v.encode(c.train), v.encode(c.val), v.size) < bits
 
 

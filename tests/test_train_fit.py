@@ -134,7 +134,7 @@ def test_patience_time_limit_and_nan():
     assert hist.stop_reason == "nan" and hist.num_steps == 1 and math.isnan(hist.loss[0])
 
 
-def test_loss_fn_metrics_and_plot():
+def test_loss_fn_metrics():
     def loss_and_acc(model, batch):
         loss = _mse(model, batch)
         return loss, {"mae": (model(batch[0]) - batch[1]).abs().mean()}
@@ -144,13 +144,6 @@ def test_loss_fn_metrics_and_plot():
     assert len(hist.step_metrics["mae"]) == 8
     assert steps == [4, 8]  # per evaluation point: the mean over the epoch
     assert mae[0] == pytest.approx(np.mean(hist.step_metrics["mae"][:4]))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    ax = hist.plot(["loss", "mae"])
-    assert ax.get_yscale() == "log" and len(ax.lines) == 2
-    ax = hist.plot("grad_norm", logy=False)
-    assert ax.get_xlabel() == "optimizer step"
     with pytest.raises(KeyError, match="no metric"):
         hist.metric("nope")
     assert isinstance(hist.to_dict(), dict) and isinstance(hist, History)

@@ -1,12 +1,13 @@
 """rnnlab: the shared implementation of the rnnlab course on recurrent neural networks.
 
-Layers (COURSE.md section 4):
+Its parts (ARCHITECTURE.md at the repository's root says what each may import):
 
 - ``rnnlab.scratch``  numpy only: cells and layers with hand-written backward.
 - ``rnnlab.modules``  torch ``nn.Module``s built from tensor ops, equal to ``torch.nn``.
-- ``rnnlab.data``     seeded generators and offline corpora.
+- ``rnnlab.data``     every task and corpus: seeded generators and offline corpora.
+- ``rnnlab.experiments`` the book's models and experiment runners, built on ``train.fit``.
 - ``rnnlab.train``    fit loop, sampling, greedy and beam decoding.
-- ``rnnlab.viz``      the book's figures and widgets.
+- ``rnnlab.viz``      the book's figures and widgets (``viz.diagram``: the diagram primitives).
 - ``rnnlab.grading``  exercise checks and the ``rnnlab grade`` command.
 
 Submodules are imported lazily so that ``import rnnlab.scratch`` never pulls in torch.

@@ -31,6 +31,7 @@ def setup(seed: int = 0, threads: int = 1, device: str | None = None) -> Setup:
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     random.seed(seed)
+    # deferred: ``import rnnlab`` (and so ``import rnnlab.scratch``) must not import torch
     import numpy as np
 
     np.random.seed(seed)

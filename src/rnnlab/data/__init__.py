@@ -5,7 +5,7 @@ the running parity of a bit stream (:mod:`rnnlab.data.parity`, chapter 7).
 Chapter 6's loaders live in ``rnnlab.data.text``, ``digits``, ``dates`` and ``slots``; chapter 6e's
 strings to copy or reverse, of a chosen length, in :mod:`rnnlab.data.transduction` (imported here
 as ``rnnlab.data.transduction``).
-numpy only at import time; torch is imported lazily by the ``*_dataset`` wrappers.
+numpy only at import time: ``import rnnlab.data`` never imports torch.
 """
 from rnnlab.data import parity, synthetic, transduction  # noqa: F401  (transduction: chapter 6e)
 from rnnlab.data.parity import *  # noqa: F401,F403  (exactly the names in parity.__all__)

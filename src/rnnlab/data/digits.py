@@ -41,7 +41,7 @@ def load_digits_rows(test_fraction: float = 0.25, seed: int = 0, order: str = "r
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     if order not in ("rows", "columns", "pixels"):
         raise ValueError(f"order must be 'rows', 'columns' or 'pixels', got {order!r}")
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # deferred: scikit-learn takes a second to import
 
     bunch = load_digits()
     images = (bunch.images / 16.0).astype(np.float32)  # (1797, 8, 8), rows first

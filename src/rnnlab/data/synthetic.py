@@ -19,7 +19,7 @@ with ``batch_first=True``.
 
 Randomness: every generator takes ``rng``: a ``numpy.random.Generator``, an int seed, or ``None``
 (a seed is then drawn from numpy's global generator, which :func:`rnnlab.setup` seeds, so notebooks
-stay reproducible). The ``*_stream`` helpers return zero-argument callables producing fresh
+stay reproducible). :func:`adding_stream` returns a zero-argument callable producing fresh
 batches, the form :func:`rnnlab.train.fit` accepts as ``data``.
 """
 from __future__ import annotations
@@ -37,10 +37,7 @@ __all__ = [
     "CopyBatch",
     "adding_problem",
     "adding_stream",
-    "adding_dataset",
     "copy_task",
-    "copy_stream",
-    "copy_dataset",
     "copy_baseline_ce",
     "as_rng",
     "CARRY_BIT_NOISE",
@@ -156,19 +153,6 @@ def adding_stream(batch_size: int, length: int, *, rng=None, dtype=np.float32,
     return next_batch
 
 
-def adding_dataset(n: int, length: int, *, rng=None, dtype=np.float32):
-    """A fixed ``torch.utils.data.TensorDataset`` of ``n`` adding-problem sequences.
-
-    Items are ``(x, y)`` with ``x`` of shape ``(T, 2)`` and ``y`` of shape ``(1,)``; a
-    ``DataLoader`` therefore yields batch-first ``(N, T, 2)`` inputs (use ``batch_first=True``
-    models, or transpose). torch is imported only here.
-    """
-    import torch
-
-    b = adding_problem(n, length, rng=rng, dtype=dtype, batch_first=True)
-    return torch.utils.data.TensorDataset(torch.from_numpy(b.x), torch.from_numpy(b.y))
-
-
 # --------------------------------------------------------------------------------------------
 # copy task
 # --------------------------------------------------------------------------------------------
@@ -216,27 +200,6 @@ def copy_task(n: int, delay: int, *, n_symbols: int = 8, copy_length: int = 10, 
         x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
         y = np.ascontiguousarray(y.T)
     return CopyBatch(x, y)
-
-
-def copy_stream(batch_size: int, delay: int, *, rng=None, **kwargs) -> Callable[[], CopyBatch]:
-    """A zero-argument callable returning a fresh copy-task batch per call (see :func:`copy_task`)."""
-    batch_size = check_int("batch_size", batch_size, 1)
-    g = as_rng(rng)
-
-    def next_batch() -> CopyBatch:
-        return copy_task(batch_size, delay, rng=g, **kwargs)
-
-    return next_batch
-
-
-def copy_dataset(n: int, delay: int, *, rng=None, **kwargs):
-    """A fixed ``torch.utils.data.TensorDataset`` of copy-task ``(x, y)`` items (batch-first when
-    collated by a ``DataLoader``). torch is imported only here."""
-    import torch
-
-    kwargs.pop("batch_first", None)
-    b = copy_task(n, delay, rng=rng, batch_first=True, **kwargs)
-    return torch.utils.data.TensorDataset(torch.from_numpy(b.x), torch.from_numpy(b.y))
 
 
 def copy_baseline_ce(delay: int, n_symbols: int = 8, copy_length: int = 10) -> float:

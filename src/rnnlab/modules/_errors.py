@@ -6,9 +6,12 @@ the shape it must have.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import torch
+
+from rnnlab._args import check_int
 
 
 class InputError(ValueError, RuntimeError):
@@ -19,12 +22,8 @@ class InputError(ValueError, RuntimeError):
     """
 
 
-def check_int(name: str, value, minimum: int, what: str = "greater than zero") -> None:
-    """``value`` must be an ``int`` (not a bool) of at least ``minimum``; torch's messages."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be {what}")
+# torch.nn's rule for a size (a Python int of at least 1) in torch.nn's words, naming the argument
+check_size = functools.partial(check_int, low=1, torch_words=True, numpy_ints=False)
 
 
 def check_bool(name: str, value) -> None:

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ._errors import check_bool, check_int, check_tensor
+from ._errors import check_bool, check_size, check_tensor
 from .layers import LSTM
 
 SCORES = ("dot", "scaled_dot", "general", "additive")
@@ -160,8 +160,8 @@ class GeneralAttention(Attention):
 
     def __init__(self, query_size: int, key_size: int, device=None, dtype=None):
         super().__init__()
-        check_int("query_size", query_size, 1)
-        check_int("key_size", key_size, 1)
+        check_size("query_size", query_size)
+        check_size("key_size", key_size)
         self.query_size, self.key_size = query_size, key_size
         self.weight = nn.Parameter(torch.empty(query_size, key_size, device=device, dtype=dtype))
         self.reset_parameters()
@@ -193,9 +193,9 @@ class AdditiveAttention(Attention):
     def __init__(self, query_size: int, key_size: int, attention_size: int, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        check_int("query_size", query_size, 1)
-        check_int("key_size", key_size, 1)
-        check_int("attention_size", attention_size, 1)
+        check_size("query_size", query_size)
+        check_size("key_size", key_size)
+        check_size("attention_size", attention_size)
         check_bool("bias", bias)
         self.query_size, self.key_size, self.attention_size = query_size, key_size, attention_size
         factory = {"device": device, "dtype": dtype}
@@ -269,9 +269,9 @@ class EncoderDecoder(nn.Module):
                  attention: str | None = None, attention_size: int | None = None,
                  padding_idx: int = 0):
         super().__init__()
-        check_int("vocab_size", vocab_size, 1)
-        check_int("embedding_size", embedding_size, 1)
-        check_int("hidden_size", hidden_size, 1)
+        check_size("vocab_size", vocab_size)
+        check_size("embedding_size", embedding_size)
+        check_size("hidden_size", hidden_size)
         self.embed = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx)
         self.encoder = LSTM(embedding_size, hidden_size, batch_first=True)
         self.decoder = LSTM(embedding_size, hidden_size, batch_first=True)

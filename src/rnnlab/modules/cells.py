@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._errors import InputError, check_bool, check_int, check_like_weight, check_tensor
+from ._errors import InputError, check_bool, check_like_weight, check_size, check_tensor
 
 
 # --------------------------------------------------------------------------- functional steps
@@ -109,8 +109,8 @@ class RNNCellBase(nn.Module):
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
-        check_int("input_size", input_size, 1)
-        check_int("hidden_size", hidden_size, 1)
+        check_size("input_size", input_size)
+        check_size("hidden_size", hidden_size)
         check_bool("bias", bias)
         factory = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias

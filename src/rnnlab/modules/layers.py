@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from ._errors import InputError, check_bool, check_dropout, check_int, check_like_weight, check_tensor
+from ._errors import InputError, check_bool, check_dropout, check_like_weight, check_size, check_tensor
 from .recurrence import (
     GRUChoRecurrence,
     GRURecurrence,
@@ -86,9 +86,9 @@ class RNNBase(nn.Module):
         check_bool("bias", bias)
         check_bool("batch_first", batch_first)
         check_bool("bidirectional", bidirectional)
-        check_int("input_size", input_size, 1)
-        check_int("hidden_size", hidden_size, 1)
-        check_int("num_layers", num_layers, 1)
+        check_size("input_size", input_size)
+        check_size("hidden_size", hidden_size)
+        check_size("num_layers", num_layers)
         if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
             raise ValueError("proj_size should be a positive integer or zero to disable projections")
         if proj_size >= hidden_size:

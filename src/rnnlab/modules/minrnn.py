@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._errors import InputError, check_bool, check_int, check_like_weight, check_tensor
+from ._errors import InputError, check_bool, check_like_weight, check_size, check_tensor
 from .scan import linear_scan
 
 __all__ = ["MinGRU", "MinLSTM"]
@@ -36,9 +36,9 @@ class _MinRNN(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, device=None, dtype=None, *, mode: str = "scan") -> None:
         super().__init__()
-        check_int("input_size", input_size, 1)
-        check_int("hidden_size", hidden_size, 1)
-        check_int("num_layers", num_layers, 1)
+        check_size("input_size", input_size)
+        check_size("hidden_size", hidden_size)
+        check_size("num_layers", num_layers)
         check_bool("bias", bias)
         check_bool("batch_first", batch_first)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers

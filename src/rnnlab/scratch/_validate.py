@@ -58,15 +58,6 @@ def check_shape(arr: np.ndarray, expected: tuple[int, ...], name: str, meaning: 
         raise ValueError(f"{name} must have shape {tuple(expected)}{hint}, got {arr.shape}")
 
 
-def positive_int(value: Any, name: str) -> int:
-    """A strictly positive Python int (bool excluded), else a TypeError/ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be greater than zero, got {value}")
-    return int(value)
-
-
 def lengths_array(lengths: Any, batch: int, steps: int) -> np.ndarray:
     """Validate the ``lengths`` argument of a layer's forward: one int in 1..T per sequence.
 

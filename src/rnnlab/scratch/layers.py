@@ -44,6 +44,7 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
+from rnnlab._args import check_int
 from rnnlab.scratch import gru as _gru
 from rnnlab.scratch import lstm as _lstm
 from rnnlab.scratch import rnn as _rnn
@@ -51,7 +52,6 @@ from rnnlab.scratch._validate import (
     float_array,
     float_dtype,
     lengths_array,
-    positive_int,
     to_numpy,
 )
 
@@ -94,9 +94,9 @@ class _RecurrentLayer:
         seed: int | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
-        self.input_size = positive_int(input_size, "input_size")
-        self.hidden_size = positive_int(hidden_size, "hidden_size")
-        self.num_layers = positive_int(num_layers, "num_layers")
+        self.input_size = check_int("input_size", input_size, 1, torch_words=True)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1, torch_words=True)
+        self.num_layers = check_int("num_layers", num_layers, 1, torch_words=True)
         for name, value in (("bias", bias), ("batch_first", batch_first),
                             ("bidirectional", bidirectional)):
             if not isinstance(value, (bool, np.bool_)):

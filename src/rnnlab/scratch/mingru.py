@@ -43,8 +43,9 @@ from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
+from rnnlab._args import check_int
 from rnnlab.scratch import _activations as act
-from rnnlab.scratch._validate import check_shape, float_array, float_dtype, positive_int, to_numpy
+from rnnlab.scratch._validate import check_shape, float_array, float_dtype, to_numpy
 from rnnlab.scratch.scan import SCAN_METHODS, linear_scan, scan_backward
 
 __all__ = [
@@ -221,9 +222,9 @@ class _MinLayer:
                  batch_first: bool = False, *, mode: str = "scan", scan_method: str = "blelloch",
                  dtype: Any = np.float64, seed: int | None = None,
                  rng: np.random.Generator | None = None) -> None:
-        self.input_size = positive_int(input_size, "input_size")
-        self.hidden_size = positive_int(hidden_size, "hidden_size")
-        self.num_layers = positive_int(num_layers, "num_layers")
+        self.input_size = check_int("input_size", input_size, 1, torch_words=True)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1, torch_words=True)
+        self.num_layers = check_int("num_layers", num_layers, 1, torch_words=True)
         for name, value in (("bias", bias), ("batch_first", batch_first)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")

@@ -56,7 +56,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+from tqdm import tqdm
 
 __all__ = ["fit", "History", "to_device", "global_grad_norm"]
 
@@ -84,7 +88,8 @@ class History:
         ``best_step``.
 
     ``summary()`` gives a one-line, machine-independent description (no timings), suitable for
-    notebook cells that nbval compares; ``plot()`` draws the curves.
+    notebook cells that nbval compares. The curves are drawn by ``rnnlab.viz`` (this module draws
+    nothing: ``train`` never imports ``viz``).
     """
 
     steps: list[int] = field(default_factory=list)
@@ -165,37 +170,6 @@ class History:
     def __repr__(self) -> str:
         return f"History({self.summary()}, wall_time={self.wall_time:.1f}s)"
 
-    # ---- drawing -----------------------------------------------------------------------------
-    def plot(self, names: Iterable[str] | str = ("loss",), ax=None, logy: bool = True,
-             label: str | None = None, smooth: int = 0):
-        """Plot metrics against the optimizer step on one axis (log y by default).
-
-        ``names``: metric names as in :meth:`metric`; ``smooth`` > 0 plots the running mean of the
-        per-step loss instead of the evaluation points for ``"loss"``. Draws the target as a dotted
-        line when one was set. Returns the axis.
-        """
-        from rnnlab.viz.style import new_figure
-
-        if isinstance(names, str):
-            names = (names,)
-        if ax is None:
-            _, ax = new_figure()
-        for name in names:
-            if name == "loss" and smooth:
-                xs, ys = list(self.steps), self.smoothed_loss(smooth)
-            else:
-                xs, ys = self.metric(name)
-            lab = name if label is None else (label if len(tuple(names)) == 1 else f"{label} {name}")
-            ax.plot(xs, ys, label=lab)
-        if self.target is not None and self.monitor in names:
-            ax.axhline(self.target, color="0.4", linestyle=":", linewidth=1, label="target")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel(", ".join(names))
-        ax.legend()
-        return ax
-
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -207,9 +181,6 @@ def to_device(batch: Any, device, float_dtype=None) -> Any:
     numpy integer/bool arrays keep an integer/bool dtype (integers become ``torch.long``).
     Anything else (ints, strings, None) is returned unchanged.
     """
-    import numpy as np
-    import torch
-
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, np.ndarray):
@@ -232,8 +203,6 @@ def to_device(batch: Any, device, float_dtype=None) -> Any:
 
 def global_grad_norm(parameters) -> float:
     """Global L2 norm of the gradients of ``parameters`` (what ``clip_grad_norm_`` measures)."""
-    import torch
-
     grads = [p.grad.detach() for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
@@ -250,11 +219,165 @@ def _as_float(v) -> float:
 
 
 def _model_device_dtype(model):
-    import torch
-
     for p in model.parameters():
         return p.device, (p.dtype if p.is_floating_point() else torch.get_default_dtype())
     raise ValueError("model has no parameters: fit() needs at least one parameter to train")
+
+
+# --------------------------------------------------------------------------------------------
+# the pieces of the loop
+# --------------------------------------------------------------------------------------------
+_EPOCH_END = object()  # what _batches yields after each full pass over a re-iterable ``data``
+
+
+def _check_arguments(model, loss_fn, data, steps, epochs, eval_every, patience, mode, clip,
+                     progress) -> str:
+    """Raise on a bad argument; return how ``data`` gives batches: "stream", "once" or "epochs"."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(model, batch), got {type(loss_fn).__name__}")
+    for name, v in (("steps", steps), ("epochs", epochs), ("eval_every", eval_every),
+                    ("patience", patience)):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+            raise ValueError(f"{name} must be a positive int or None, got {v!r}")
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    if clip is not None and not (clip > 0):
+        raise ValueError(f"clip must be a positive float (max global gradient norm) or None, got {clip!r}")
+    if progress not in (True, False, "notebook"):
+        raise ValueError(f"progress must be True, False or 'notebook', got {progress!r}")
+    if callable(data) and not hasattr(data, "__iter__"):
+        if steps is None:
+            raise ValueError("data is a callable (an endless stream of batches): give steps=")
+        kind = "stream"
+    elif hasattr(data, "__iter__"):
+        kind = "once" if iter(data) is data else "epochs"
+    else:
+        raise TypeError("data must be an iterable of batches, a zero-argument callable returning a "
+                        f"batch, or an iterator; got {type(data).__name__}")
+    if kind != "epochs" and epochs is not None:
+        raise ValueError("epochs= needs a re-iterable data (a list or DataLoader); "
+                         "for a callable or iterator give steps=")
+    return kind
+
+
+def _batches(data, kind: str, epochs: int | None) -> Iterator[tuple[int, Any]]:
+    """``(epoch, batch)`` pairs; for a re-iterable ``data``, ``(epochs done, _EPOCH_END)`` after
+    each pass. ``epochs=None`` repeats the passes without end (``steps`` stops the loop)."""
+    if kind == "stream":
+        while True:
+            yield 0, data()
+    elif kind == "once":
+        for batch in data:
+            yield 0, batch
+    else:
+        epoch = 0
+        while epochs is None or epoch < epochs:
+            for batch in data:
+                yield epoch, batch
+            epoch += 1
+            yield epoch, _EPOCH_END
+
+
+def _progress_bar(progress, desc, data, kind, steps, epochs):
+    """A tqdm bar, or None for ``progress=False``."""
+    if not progress:
+        return None
+    if progress == "notebook":
+        from tqdm.auto import tqdm as notebook_tqdm  # deferred: probes for Jupyter and ipywidgets
+        bar_class = notebook_tqdm
+    else:
+        bar_class = tqdm
+    total = steps
+    if total is None and kind == "epochs":
+        try:
+            total = epochs * len(data)
+        except TypeError:
+            total = None
+    return bar_class(total=total, desc=desc, leave=True, mininterval=0.5, dynamic_ncols=False,
+                     ncols=100 if progress is True else None)
+
+
+def _backward(model, loss_fn, batch, optimizer, params, clip) -> tuple[float, Mapping, float]:
+    """Loss, gradients and clipping for one batch: ``(loss, metrics, norm before clipping)``.
+
+    The parameters are not updated yet: the caller decides (a non-finite loss stops the run)."""
+    out = loss_fn(model, batch)
+    metrics = {}
+    if isinstance(out, tuple):
+        if len(out) != 2 or not isinstance(out[1], Mapping):
+            raise TypeError("loss_fn must return a scalar tensor or (loss, dict_of_metrics)")
+        out, metrics = out
+    if not isinstance(out, torch.Tensor) or out.numel() != 1:
+        raise TypeError("loss_fn must return a scalar tensor (numel 1), got "
+                        f"{type(out).__name__}{tuple(out.shape) if hasattr(out, 'shape') else ''}")
+    optimizer.zero_grad(set_to_none=True)
+    out.backward()
+    norm = float(torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else math.inf))
+    return float(out.detach()), metrics, norm
+
+
+def _record_step(hist: History, step: int, epoch: int, loss: float, norm: float, metrics) -> None:
+    hist.steps.append(step)
+    hist.loss.append(loss)
+    hist.grad_norm.append(norm)
+    hist.epoch.append(epoch)
+    for k, v in metrics.items():
+        hist.step_metrics.setdefault(k, []).append(_as_float(v))
+
+
+def _evaluation_point(model, eval_fn, hist: History, window: list[float], step: int, epoch: int,
+                      t0: float) -> dict[str, float]:
+    """The record of one evaluation point: the means of the steps in ``window`` and ``eval_fn``'s
+    dict (computed without grad, in ``eval()`` mode)."""
+    point: dict[str, float] = {"step": step, "epoch": epoch, "time": time.perf_counter() - t0}
+    n = len(window)
+    if n:
+        point["loss"] = sum(window) / n
+        for k, vs in hist.step_metrics.items():
+            point.setdefault(k, sum(vs[-n:]) / n)
+    if eval_fn is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            res = eval_fn(model)
+        model.train(was_training)
+        if not isinstance(res, Mapping):
+            raise TypeError(f"eval_fn must return a dict of metric name -> float, got {type(res).__name__}")
+        point.update({k: _as_float(v) for k, v in res.items()})
+    point["time"] = time.perf_counter() - t0
+    return point
+
+
+@dataclass
+class _EarlyStopping:
+    """Reads the monitored value at each evaluation point; says when to stop."""
+
+    target: float | None
+    monitor: str
+    mode: str
+    patience: int | None
+    since_best: int = 0  # evaluation points since the best value
+
+    def check(self, hist: History, point: dict[str, float]) -> str:
+        """Update ``hist.best``; return "target", "patience" or "" (go on)."""
+        if self.monitor not in point:
+            if self.target is not None or self.patience is not None:
+                known = sorted(k for k in point if k not in ("step", "epoch", "time"))
+                raise KeyError(f"monitor={self.monitor!r} is not among the recorded metrics {known}")
+            return ""
+        v = point[self.monitor]
+        if hist.best is None or (v < hist.best if self.mode == "min" else v > hist.best):
+            hist.best, hist.best_step, self.since_best = v, point["step"], 0
+        else:
+            self.since_best += 1
+        if self.target is not None and (v <= self.target if self.mode == "min" else v >= self.target):
+            hist.reached_target = True
+            return "target"
+        if self.patience is not None and self.since_best >= self.patience:
+            return "patience"
+        return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,167 +457,53 @@ def fit(
         Per-step losses and gradient norms, evaluation points, wall time, stop reason and whether
         the target was reached.
     """
-    import torch
-
-    # ---- validate arguments ------------------------------------------------------------------
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(model, batch), got {type(loss_fn).__name__}")
-    for name, v in (("steps", steps), ("epochs", epochs), ("eval_every", eval_every),
-                    ("patience", patience)):
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-            raise ValueError(f"{name} must be a positive int or None, got {v!r}")
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-    if clip is not None and not (clip > 0):
-        raise ValueError(f"clip must be a positive float (max global gradient norm) or None, got {clip!r}")
-    if progress not in (True, False, "notebook"):
-        raise ValueError(f"progress must be True, False or 'notebook', got {progress!r}")
-
-    is_callable = callable(data) and not hasattr(data, "__iter__")
-    if is_callable:
-        if steps is None:
-            raise ValueError("data is a callable (an endless stream of batches): give steps=")
-        mode_data = "stream"
-    elif hasattr(data, "__iter__"):
-        mode_data = "once" if iter(data) is data else "epochs"
-    else:
-        raise TypeError("data must be an iterable of batches, a zero-argument callable returning a "
-                        f"batch, or an iterator; got {type(data).__name__}")
-    if mode_data == "epochs" and epochs is None and steps is None:
+    kind = _check_arguments(model, loss_fn, data, steps, epochs, eval_every, patience, mode, clip,
+                            progress)
+    if kind == "epochs" and epochs is None and steps is None:
         epochs = 1
-    if mode_data != "epochs" and epochs is not None:
-        raise ValueError("epochs= needs a re-iterable data (a list or DataLoader); "
-                         "for a callable or iterator give steps=")
-    if eval_every is None and mode_data != "epochs":
+    if eval_every is None and kind != "epochs":
         eval_every = max(1, (steps or 1000) // 20)
-
     device, float_dtype = _model_device_dtype(model)
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer is None:
         optimizer = torch.optim.Adam(params, lr=lr)
-
     hist = History(target=target, monitor=monitor, mode=mode)
-    better = (lambda a, b: a < b) if mode == "min" else (lambda a, b: a > b)
-    reached = (lambda v: v <= target) if mode == "min" else (lambda v: v >= target)
-
-    # ---- progress bar ------------------------------------------------------------------------
-    bar = None
-    if progress:
-        if progress == "notebook":
-            from tqdm.auto import tqdm
-        else:
-            from tqdm import tqdm
-        total = steps
-        if total is None and mode_data == "epochs":
-            try:
-                total = epochs * len(data)
-            except TypeError:
-                total = None
-        bar = tqdm(total=total, desc=desc, leave=True, mininterval=0.5, dynamic_ncols=False,
-                   ncols=100 if progress is True else None)
-
-    # ---- the loop ----------------------------------------------------------------------------
+    stopping = _EarlyStopping(target, monitor, mode, patience)
+    bar = _progress_bar(progress, desc, data, kind, steps, epochs)
     t0 = time.perf_counter()
-    window: list[float] = []
-    since_best = 0
-    step = 0
-    epoch = 0
-    stop = ""
+    window: list[float] = []  # the training losses since the last evaluation point
 
-    def batches():
-        nonlocal epoch
-        if mode_data == "stream":
-            while True:
-                yield data()
-        elif mode_data == "once":
-            yield from data
-        else:
-            while epochs is None or epoch < epochs:
-                yield from data
-                epoch += 1
-                yield _EPOCH_END
-
-    def evaluate() -> bool:
-        """Record an evaluation point; return True to stop."""
-        nonlocal window, since_best, stop
-        point: dict[str, float] = {"step": step, "epoch": epoch, "time": time.perf_counter() - t0}
-        if window:
-            point["loss"] = sum(window) / len(window)
-        for k, vs in hist.step_metrics.items():
-            n = len(window)
-            if n:
-                point.setdefault(k, sum(vs[-n:]) / n)
-        if eval_fn is not None:
-            was_training = model.training
-            model.eval()
-            with torch.no_grad():
-                res = eval_fn(model)
-            model.train(was_training)
-            if not isinstance(res, Mapping):
-                raise TypeError(f"eval_fn must return a dict of metric name -> float, got {type(res).__name__}")
-            point.update({k: _as_float(v) for k, v in res.items()})
-        window = []
-        point["time"] = time.perf_counter() - t0
+    def evaluate(step: int, epoch: int) -> str:
+        """Record an evaluation point; return why to stop ("" to go on)."""
+        point = _evaluation_point(model, eval_fn, hist, window, step, epoch, t0)
+        window.clear()
         hist.evals.append(point)
         if bar is not None and monitor in point:
             bar.set_postfix({monitor: f"{point[monitor]:.4g}"}, refresh=False)
-        if monitor in point:
-            v = point[monitor]
-            if hist.best is None or better(v, hist.best):
-                hist.best, hist.best_step, since_best = v, step, 0
-            else:
-                since_best += 1
-            if target is not None and reached(v):
-                hist.reached_target = True
-                stop = "target"
-                return True
-            if patience is not None and since_best >= patience:
-                stop = "patience"
-                return True
-        elif target is not None or patience is not None:
-            known = sorted(k for k in point if k not in ("step", "epoch", "time"))
-            raise KeyError(f"monitor={monitor!r} is not among the recorded metrics {known}")
-        if callback is not None and callback(hist):
+        stop = stopping.check(hist, point)
+        if not stop and callback is not None and callback(hist):
             stop = "callback"
-            return True
-        return False
+        return stop
 
     model.train()
-    last_eval_step = 0
+    step = last_eval = 0
+    stop = ""
     try:
-        for batch in batches():
-            if batch is _EPOCH_END:
-                if eval_every is None and step > last_eval_step:
-                    last_eval_step = step
-                    if evaluate():
+        for epoch, batch in _batches(data, kind, epochs):
+            if batch is _EPOCH_END:  # one pass over data is done: evaluate if that is the rhythm
+                if eval_every is None and step > last_eval:
+                    last_eval = step
+                    stop = evaluate(step, epoch)
+                    if stop:
                         break
                 continue
             if move_batch:
                 batch = to_device(batch, device, float_dtype)
-            out = loss_fn(model, batch)
-            metrics = {}
-            if isinstance(out, tuple):
-                if len(out) != 2 or not isinstance(out[1], Mapping):
-                    raise TypeError("loss_fn must return a scalar tensor or (loss, dict_of_metrics)")
-                out, metrics = out
-            if not isinstance(out, torch.Tensor) or out.numel() != 1:
-                raise TypeError("loss_fn must return a scalar tensor (numel 1), got "
-                                f"{type(out).__name__}{tuple(out.shape) if hasattr(out, 'shape') else ''}")
-            optimizer.zero_grad(set_to_none=True)
-            out.backward()
-            norm = float(torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else math.inf))
-            lv = float(out.detach())
+            loss, metrics, norm = _backward(model, loss_fn, batch, optimizer, params, clip)
             step += 1
-            hist.steps.append(step)
-            hist.loss.append(lv)
-            hist.grad_norm.append(norm)
-            hist.epoch.append(epoch)
-            for k, v in metrics.items():
-                hist.step_metrics.setdefault(k, []).append(_as_float(v))
-            window.append(lv)
-            if not math.isfinite(lv):
+            _record_step(hist, step, epoch, loss, norm, metrics)
+            window.append(loss)
+            if not math.isfinite(loss):
                 stop = "nan"
                 break
             optimizer.step()
@@ -503,10 +512,11 @@ def fit(
             if bar is not None:
                 bar.update(1)
                 if step % 10 == 0:
-                    bar.set_postfix({"loss": f"{lv:.4g}"}, refresh=False)
+                    bar.set_postfix({"loss": f"{loss:.4g}"}, refresh=False)
             if eval_every is not None and step % eval_every == 0:
-                last_eval_step = step
-                if evaluate():
+                last_eval = step
+                stop = evaluate(step, epoch)
+                if stop:
                     break
             if steps is not None and step >= steps:
                 stop = "steps"
@@ -515,17 +525,12 @@ def fit(
                 stop = "time_limit"
                 break
         else:
-            stop = "epochs" if mode_data == "epochs" else "exhausted"
-        if step > last_eval_step and stop not in ("target", "patience", "callback"):
-            reason = stop
-            evaluate()          # the final point; may set reached_target
-            stop = reason
+            stop = "epochs" if kind == "epochs" else "exhausted"
+        if step > last_eval:  # the final point; it may reach the target, the stop reason stays
+            evaluate(step, epoch)
     finally:
         if bar is not None:
             bar.close()
     hist.stop_reason = stop
     hist.wall_time = time.perf_counter() - t0
     return hist
-
-
-_EPOCH_END = object()

@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from rnnlab.viz.diagram import BOX_H, BOX_W, arrow, blank, box
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -38,43 +38,6 @@ __all__ = [
     "train_carry_bit",
 ]
 
-# ----------------------------------------------------------------------------- drawing helpers
-_BOX_W, _BOX_H = 0.9, 0.62
-
-
-def _box(ax, x, y, text, color, w=_BOX_W, h=_BOX_H, fontsize=11, style="round,pad=0.04"):
-    """A labelled rounded box centred at (x, y)."""
-    patch = FancyBboxPatch(
-        (x - w / 2, y - h / 2), w, h, boxstyle=style, linewidth=1.4,
-        edgecolor=COLORS["black"], facecolor=color, zorder=2,
-    )
-    ax.add_patch(patch)
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=3)
-    return patch
-
-
-def _arrow(ax, start, end, label=None, color=COLORS["black"], style="-|>", ls="-",
-           connection="arc3", label_offset=(0.0, 0.0), fontsize=10, lw=1.4):
-    """An arrow from ``start`` to ``end`` (data coordinates) with an optional label at its middle."""
-    arrow = FancyArrowPatch(
-        start, end, arrowstyle=style, mutation_scale=12, color=color, linestyle=ls,
-        connectionstyle=connection, linewidth=lw, zorder=1, shrinkA=0, shrinkB=0,
-    )
-    ax.add_patch(arrow)
-    if label:
-        mx = (start[0] + end[0]) / 2 + label_offset[0]
-        my = (start[1] + end[1]) / 2 + label_offset[1]
-        ax.text(mx, my, label, ha="center", va="center", fontsize=fontsize, color=color,
-                zorder=4, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.9))
-    return arrow
-
-
-def _blank(ax):
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    ax.grid(False)
-
-
 # ----------------------------------------------------------------------------- unrolled RNN
 def unrolled_figure(steps: int = 4):
     """The recurrent cell (left) and the same cell unrolled over ``steps`` time steps (right).
@@ -86,35 +49,35 @@ def unrolled_figure(steps: int = 4):
     if not isinstance(steps, int) or not 2 <= steps <= 8:
         raise ValueError(f"steps must be an int between 2 and 8, got {steps!r}")
     fig, ax = new_figure(figsize=(1.9 + 1.55 * (steps + 1) + 1.2, 3.4))
-    _blank(ax)
+    blank(ax)
     yx, yh, yo = 0.0, 1.35, 2.7
     hid, inp, out = COLORS["sky"], "#E8E8E8", "#F6D9A8"
 
     # rolled cell
     x0 = 0.6
-    _box(ax, x0, yx, "$x_t$", inp)
-    _box(ax, x0, yh, "$h_t$", hid)
-    _box(ax, x0, yo, "$s_t$", out)
-    _arrow(ax, (x0, yx + _BOX_H / 2), (x0, yh - _BOX_H / 2), "$U$", label_offset=(0.22, 0))
-    _arrow(ax, (x0, yh + _BOX_H / 2), (x0, yo - _BOX_H / 2), "$V$", label_offset=(0.22, 0))
-    _arrow(ax, (x0 + _BOX_W / 2, yh + 0.16), (x0 + _BOX_W / 2, yh - 0.16), None,
-           connection="bar,fraction=-1.1", color=COLORS["red"])
-    ax.text(x0 + _BOX_W / 2 + 0.5, yh, "$W$", ha="center", va="center", fontsize=10,
+    box(ax, x0, yx, "$x_t$", inp)
+    box(ax, x0, yh, "$h_t$", hid)
+    box(ax, x0, yo, "$s_t$", out)
+    arrow(ax, (x0, yx + BOX_H / 2), (x0, yh - BOX_H / 2), "$U$", label_offset=(0.22, 0))
+    arrow(ax, (x0, yh + BOX_H / 2), (x0, yo - BOX_H / 2), "$V$", label_offset=(0.22, 0))
+    arrow(ax, (x0 + BOX_W / 2, yh + 0.16), (x0 + BOX_W / 2, yh - 0.16), None,
+           connectionstyle="bar,fraction=-1.1", color=COLORS["red"])
+    ax.text(x0 + BOX_W / 2 + 0.5, yh, "$W$", ha="center", va="center", fontsize=10,
             color=COLORS["red"], bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none"))
     ax.text(x0 + 1.55, yh, "unroll\n" + r"$\Longrightarrow$", ha="center", va="center", fontsize=11)
 
     # unrolled copies
     start, dx = x0 + 2.65, 1.55
-    _box(ax, start, yh, "$h_0{=}0$", "white", w=0.95)
+    box(ax, start, yh, "$h_0{=}0$", "white", w=0.95)
     for k in range(1, steps + 1):
         xc = start + k * dx
-        _box(ax, xc, yx, f"$x_{k}$", inp)
-        _box(ax, xc, yh, f"$h_{k}$", hid)
-        _box(ax, xc, yo, f"$s_{k}$", out)
-        _arrow(ax, (xc, yx + _BOX_H / 2), (xc, yh - _BOX_H / 2), "$U$", label_offset=(0.22, 0))
-        _arrow(ax, (xc, yh + _BOX_H / 2), (xc, yo - _BOX_H / 2), "$V$", label_offset=(0.22, 0))
-        prev = xc - dx + (_BOX_W / 2 if k > 1 else 0.95 / 2)
-        _arrow(ax, (prev, yh), (xc - _BOX_W / 2, yh), "$W$", color=COLORS["red"],
+        box(ax, xc, yx, f"$x_{k}$", inp)
+        box(ax, xc, yh, f"$h_{k}$", hid)
+        box(ax, xc, yo, f"$s_{k}$", out)
+        arrow(ax, (xc, yx + BOX_H / 2), (xc, yh - BOX_H / 2), "$U$", label_offset=(0.22, 0))
+        arrow(ax, (xc, yh + BOX_H / 2), (xc, yo - BOX_H / 2), "$V$", label_offset=(0.22, 0))
+        prev = xc - dx + (BOX_W / 2 if k > 1 else 0.95 / 2)
+        arrow(ax, (prev, yh), (xc - BOX_W / 2, yh), "$W$", color=COLORS["red"],
                label_offset=(0, 0.2))
     ax.set_xlim(-0.1, start + steps * dx + 0.7)
     ax.set_ylim(-0.55, 3.25)
@@ -129,15 +92,15 @@ def _mapping(ax, title, n, inputs, outputs, x_off, y_off=0.0, dx=0.75, hidden_fi
     w, h = 0.5, 0.42
     for k in range(n):
         xc = x_off + k * dx
-        _box(ax, xc, y_off + 1.0, "", hidden_fill[k] if hidden_fill else hid, w=w, h=h)
+        box(ax, xc, y_off + 1.0, "", hidden_fill[k] if hidden_fill else hid, w=w, h=h)
         if k in inputs:
-            _box(ax, xc, y_off, "$x$", inp, w=w, h=h, fontsize=9)
-            _arrow(ax, (xc, y_off + h / 2), (xc, y_off + 1.0 - h / 2), lw=1.1)
+            box(ax, xc, y_off, "$x$", inp, w=w, h=h, fontsize=9)
+            arrow(ax, (xc, y_off + h / 2), (xc, y_off + 1.0 - h / 2), lw=1.1)
         if k in outputs:
-            _box(ax, xc, y_off + 2.0, "$y$", out, w=w, h=h, fontsize=9)
-            _arrow(ax, (xc, y_off + 1.0 + h / 2), (xc, y_off + 2.0 - h / 2), lw=1.1)
+            box(ax, xc, y_off + 2.0, "$y$", out, w=w, h=h, fontsize=9)
+            arrow(ax, (xc, y_off + 1.0 + h / 2), (xc, y_off + 2.0 - h / 2), lw=1.1)
         if k:
-            _arrow(ax, (xc - dx + w / 2, y_off + 1.0), (xc - w / 2, y_off + 1.0),
+            arrow(ax, (xc - dx + w / 2, y_off + 1.0), (xc - w / 2, y_off + 1.0),
                    color=COLORS["red"], lw=1.1)
     ax.text(x_off + (n - 1) * dx / 2, y_off - 0.65, title, ha="center", va="center", fontsize=10)
 
@@ -145,7 +108,7 @@ def _mapping(ax, title, n, inputs, outputs, x_off, y_off=0.0, dx=0.75, hidden_fi
 def mappings_figure():
     """The four shapes of a sequence task: which steps take an input and which give an output."""
     fig, ax = new_figure(figsize=(10.5, 2.9))
-    _blank(ax)
+    blank(ax)
     enc, dec = COLORS["sky"], COLORS["green"]
     _mapping(ax, "one-to-many\n(caption an image)", 4, {0}, {0, 1, 2, 3}, 0.0)
     _mapping(ax, "many-to-one\n(classify a sequence)", 4, {0, 1, 2, 3}, {3}, 3.1)

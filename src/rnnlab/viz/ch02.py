@@ -28,7 +28,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from rnnlab.viz.ch01 import _BOX_H, _BOX_W, _arrow, _blank, _box
+from rnnlab.viz.diagram import BOX_H, BOX_W, arrow, blank, box
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -59,29 +59,29 @@ def bptt_graph_figure(steps: int = 4, highlight: int = 2):
     if not 1 <= highlight < steps:
         raise ValueError(f"highlight must be in [1, steps), got {highlight!r}")
     fig, ax = new_figure(figsize=(1.9 * steps + 2.2, 4.6))
-    _blank(ax)
+    blank(ax)
     yx, yh, yo, yl = 0.0, 1.4, 2.8, 4.1
     hid, inp, out, loss = COLORS["sky"], "#E8E8E8", "#F6D9A8", "#F2C6DE"
     grad = COLORS["red"]
     dx, x0 = 1.9, 1.3
-    _box(ax, 0.0, yh, "$h_0$", "white")
+    box(ax, 0.0, yh, "$h_0$", "white")
     for k in range(1, steps + 1):
         xc = x0 + (k - 1) * dx
-        _box(ax, xc, yx, f"$x_{k}$", inp)
-        _box(ax, xc, yh, f"$h_{k}$", hid, fontsize=12 if k == highlight else 11)
-        _box(ax, xc, yo, f"$s_{k}$", out)
-        _box(ax, xc, yl, f"$L_{k}$", loss)
-        _arrow(ax, (xc, yx + _BOX_H / 2), (xc, yh - _BOX_H / 2), "$U$", label_offset=(-0.22, 0))
-        _arrow(ax, (xc, yh + _BOX_H / 2), (xc, yo - _BOX_H / 2), "$V$", label_offset=(-0.22, 0))
-        _arrow(ax, (xc, yo + _BOX_H / 2), (xc, yl - _BOX_H / 2))
-        prev = xc - dx + _BOX_W / 2 if k > 1 else _BOX_W / 2
-        _arrow(ax, (prev, yh - 0.1), (xc - _BOX_W / 2, yh - 0.1), "$W$", label_offset=(0, -0.22))
+        box(ax, xc, yx, f"$x_{k}$", inp)
+        box(ax, xc, yh, f"$h_{k}$", hid, fontsize=12 if k == highlight else 11)
+        box(ax, xc, yo, f"$s_{k}$", out)
+        box(ax, xc, yl, f"$L_{k}$", loss)
+        arrow(ax, (xc, yx + BOX_H / 2), (xc, yh - BOX_H / 2), "$U$", label_offset=(-0.22, 0))
+        arrow(ax, (xc, yh + BOX_H / 2), (xc, yo - BOX_H / 2), "$V$", label_offset=(-0.22, 0))
+        arrow(ax, (xc, yo + BOX_H / 2), (xc, yl - BOX_H / 2))
+        prev = xc - dx + BOX_W / 2 if k > 1 else BOX_W / 2
+        arrow(ax, (prev, yh - 0.1), (xc - BOX_W / 2, yh - 0.1), "$W$", label_offset=(0, -0.22))
         # gradient flowing back
-        _arrow(ax, (xc + 0.18, yl - _BOX_H / 2), (xc + 0.18, yo + _BOX_H / 2), color=grad, ls="--")
-        _arrow(ax, (xc + 0.18, yo - _BOX_H / 2), (xc + 0.18, yh + _BOX_H / 2), color=grad, ls="--",
+        arrow(ax, (xc + 0.18, yl - BOX_H / 2), (xc + 0.18, yo + BOX_H / 2), color=grad, ls="--")
+        arrow(ax, (xc + 0.18, yo - BOX_H / 2), (xc + 0.18, yh + BOX_H / 2), color=grad, ls="--",
                lw=2.4 if k == highlight else 1.4)
         if k < steps:
-            _arrow(ax, (xc + dx - _BOX_W / 2, yh + 0.15), (xc + _BOX_W / 2, yh + 0.15),
+            arrow(ax, (xc + dx - BOX_W / 2, yh + 0.15), (xc + BOX_W / 2, yh + 0.15),
                    color=grad, ls="--", lw=2.4 if k == highlight else 1.4)
     xc = x0 + (highlight - 1) * dx
     later = ", ".join(f"$L_{k}$" for k in range(highlight + 1, steps + 1))

@@ -34,6 +34,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from rnnlab.viz.diagram import arrow, blank, box, state_line
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -598,46 +599,39 @@ def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None
 def lstm_cell_figure():
     """A diagram of one LSTM cell: the cell-state line along the top (multiply by f, add i*g),
     the four gates computed from [h_{t-1}, x_t], and h_t = o * tanh(c_t)."""
-    from rnnlab.viz.ch01 import _arrow, _blank, _box
 
     fig, ax = new_figure(figsize=(8.0, 4.2))
-    _blank(ax)
+    blank(ax)
     ax.set_xlim(-0.6, 9.9)
     ax.set_ylim(-0.9, 4.3)
     yc, yg = 3.4, 1.0
     # cell-state highway
-    _arrow(ax, (-0.4, yc), (2.55, yc), lw=2.2)
-    ax.text(-0.4, yc + 0.25, r"$c_{t-1}$", fontsize=12)
-    _box(ax, 2.8, yc, r"$\times$", COLORS["sky"], w=0.5, h=0.5)
-    _arrow(ax, (3.05, yc), (5.05, yc), lw=2.2)
-    _box(ax, 5.3, yc, r"$+$", COLORS["sky"], w=0.5, h=0.5)
-    _arrow(ax, (5.55, yc), (9.3, yc), lw=2.2)
-    ax.text(8.9, yc + 0.25, r"$c_t$", fontsize=12)
+    state_line(ax, yc, 2.8, 5.3, r"$c_{t-1}$", r"$c_t$")
     ax.text(3.35, yc + 0.35, "cell state: only $\\times f$ and $+\\, i\\odot g$", fontsize=8.5)
     # gates
     gates = [(2.8, "f", r"$\sigma$", "forget"), (4.4, "i", r"$\sigma$", "input"),
              (5.9, "g", r"$\tanh$", "candidate"), (7.4, "o", r"$\sigma$", "output")]
     for gx, name, fn, label in gates:
-        _box(ax, gx, yg, f"{fn}\n${name}_t$", COLORS["yellow"] if name != "g" else COLORS["green"],
+        box(ax, gx, yg, f"{fn}\n${name}_t$", COLORS["yellow"] if name != "g" else COLORS["green"],
              w=0.9, h=0.75, fontsize=10)
         ax.text(gx - 0.08, yg - 0.62, label, ha="right", fontsize=8.5)
-    _arrow(ax, (2.8, yg + 0.38), (2.8, yc - 0.25))
-    _box(ax, 5.15, 2.2, r"$\times$", COLORS["sky"], w=0.45, h=0.45)
-    _arrow(ax, (4.4, yg + 0.38), (4.95, 2.05))
-    _arrow(ax, (5.9, yg + 0.38), (5.35, 2.05))
-    _arrow(ax, (5.15, 2.43), (5.3, yc - 0.25))
+    arrow(ax, (2.8, yg + 0.38), (2.8, yc - 0.25))
+    box(ax, 5.15, 2.2, r"$\times$", COLORS["sky"], w=0.45, h=0.45)
+    arrow(ax, (4.4, yg + 0.38), (4.95, 2.05))
+    arrow(ax, (5.9, yg + 0.38), (5.35, 2.05))
+    arrow(ax, (5.15, 2.43), (5.3, yc - 0.25))
     # output
-    _box(ax, 8.3, 2.5, r"$\tanh$", COLORS["green"], w=0.7, h=0.45, fontsize=9)
-    _arrow(ax, (8.3, yc), (8.3, 2.73))
-    _box(ax, 8.3, 1.0, r"$\times$", COLORS["sky"], w=0.45, h=0.45)
-    _arrow(ax, (8.3, 2.27), (8.3, 1.23))
-    _arrow(ax, (7.85, yg), (8.07, 1.0))
-    _arrow(ax, (8.53, 1.0), (9.3, 1.0), lw=2.0)
+    box(ax, 8.3, 2.5, r"$\tanh$", COLORS["green"], w=0.7, h=0.45, fontsize=9)
+    arrow(ax, (8.3, yc), (8.3, 2.73))
+    box(ax, 8.3, 1.0, r"$\times$", COLORS["sky"], w=0.45, h=0.45)
+    arrow(ax, (8.3, 2.27), (8.3, 1.23))
+    arrow(ax, (7.85, yg), (8.07, 1.0))
+    arrow(ax, (8.53, 1.0), (9.3, 1.0), lw=2.0)
     ax.text(8.95, 1.15, r"$h_t$", fontsize=12)
     # inputs
     ax.plot([1.3, 7.4], [-0.25, -0.25], color=COLORS["black"], lw=1.4)
     for gx, *_ in gates:
-        _arrow(ax, (gx, -0.25), (gx, yg - 0.38))
+        arrow(ax, (gx, -0.25), (gx, yg - 0.38))
     ax.text(-0.4, -0.35, r"$[h_{t-1}, x_t]$", fontsize=11)
     ax.set_title("One LSTM cell: four gates read $[h_{t-1}, x_t]$; the cell state is only scaled "
                  "and added to", fontsize=10)

@@ -27,6 +27,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnlab._args import check_int
 from rnnlab.data import sequences as seqs
 from rnnlab.train import fit
+from rnnlab.viz.diagram import arrow, box
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -54,27 +55,20 @@ BWD = COLORS["orange"]
 GREY = COLORS["grey"]
 
 
-def _box(ax, x, y, text, color, *, w=0.62, h=0.42, fill=None, lw=1.6, ls="-", fontsize=11,
-         textcolor="black"):
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                facecolor=fill or "white", edgecolor=color, linewidth=lw, linestyle=ls,
-                                zorder=3))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color=textcolor, zorder=4)
+# this chapter's schematics: coloured outlines, pale fills, thin labels
+_BOX_STYLE = dict(w=0.62, h=0.42, lw=1.6, boxstyle="round,pad=0.02,rounding_size=0.08",
+                  textcolor="black", zorder=3)
+_ARROW_STYLE = dict(mutation_scale=11, zorder=2, fontsize=9, label_pad=0.08, label_alpha=None)
 
 
-def _arrow(ax, start, end, color, *, label=None, label_offset=(0.0, 0.0), rad=0.0, ls="-", lw=1.4,
-           fontsize=9):
-    from matplotlib.patches import FancyArrowPatch
+def _box(ax, x, y, text, color, *, fill=None, **options):
+    """A box outlined in ``color`` (:func:`rnnlab.viz.diagram.box` in this chapter's style)."""
+    return box(ax, x, y, text, fill or "white", **{**_BOX_STYLE, "edgecolor": color, **options})
 
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, color=color,
-                                 linewidth=lw, linestyle=ls, shrinkA=0, shrinkB=0, zorder=2,
-                                 connectionstyle=f"arc3,rad={rad}"))
-    if label:
-        mx, my = (start[0] + end[0]) / 2 + label_offset[0], (start[1] + end[1]) / 2 + label_offset[1]
-        ax.text(mx, my, label, ha="center", va="center", fontsize=fontsize, color=color, zorder=5,
-                bbox=dict(boxstyle="round,pad=0.08", facecolor="white", edgecolor="none"))
+
+def _arrow(ax, start, end, color, **options):
+    """An arrow in ``color`` (:func:`rnnlab.viz.diagram.arrow` in this chapter's style)."""
+    return arrow(ax, start, end, **{**_ARROW_STYLE, "color": color, **options})
 
 
 def draw_bidirectional(seq_len: int = 4):

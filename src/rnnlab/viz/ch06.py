@@ -38,6 +38,7 @@ from rnnlab.data import text as T
 from rnnlab.data.digits import DigitsSplit, minibatches, shift_rows
 from rnnlab.scratch.losses import softmax
 from rnnlab.train import decode, fit
+from rnnlab.viz.diagram import arrow, box
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
@@ -57,20 +58,15 @@ IN, HID, OUT = COLORS["sky"], COLORS["blue"], COLORS["orange"]
 
 
 # ----------------------------------------------------------------------------- the four mappings
-def _node(ax, x, y, text, color, fill="white", size=0.36, fontsize=8):
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((x - size / 2, y - size / 2), size, size,
-                                boxstyle="round,pad=0.02,rounding_size=0.06", facecolor=fill,
-                                edgecolor=color, linewidth=1.4, zorder=3))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4)
+def _node(ax, x, y, text, color, fill="white"):
+    """A small square cell outlined in ``color`` (:func:`rnnlab.viz.diagram.box`)."""
+    box(ax, x, y, text, fill, edgecolor=color, w=0.36, h=0.36, fontsize=8, zorder=3,
+        boxstyle="round,pad=0.02,rounding_size=0.06")
 
 
 def _link(ax, a, b, color="0.35", ls="-"):
-    from matplotlib.patches import FancyArrowPatch
-
-    ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=8, color=color, lw=1.0,
-                                 linestyle=ls, shrinkA=9, shrinkB=9, zorder=2))
+    """An arrow between two cells' centres, stopping short of both."""
+    arrow(ax, a, b, color=color, ls=ls, lw=1.0, mutation_scale=8, shrink=9, zorder=2)
 
 
 def _chain(ax, xs, y, labels, inputs, outputs, feedback=False, color=HID):

@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from rnnlab.viz import diagram
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = ["LengthSetup", "SETUP", "train_translator", "translate", "test_set", "exact_match_curve",
@@ -307,8 +308,6 @@ def heatmap_grid(panels: Sequence[tuple], *, ncols: int = 2, size: tuple[float, 
 def draw_attention(weights: Sequence[float] = (0.05, 0.1, 0.7, 0.1, 0.05)):
     """One decoder step reading the encoder: the states h^e_1..h^e_S, their weights alpha_s (bar
     heights), the context as their weighted sum, and the decoder state that asked."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     w = np.asarray(weights, dtype=float)
     S = len(w)
     fig, ax = new_figure(figsize=(7.0, 3.3))
@@ -317,13 +316,11 @@ def draw_attention(weights: Sequence[float] = (0.05, 0.1, 0.7, 0.1, 0.05)):
     ax.set_ylim(-1.4, 3.0)
 
     def box(x, y, text, color, fill="white"):
-        ax.add_patch(FancyBboxPatch((x - 0.32, y - 0.25), 0.64, 0.5, boxstyle="round,pad=0.03",
-                                    facecolor=fill, edgecolor=color, linewidth=1.4, zorder=3))
-        ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=4)
+        diagram.box(ax, x, y, text, fill, edgecolor=color, w=0.64, h=0.5, fontsize=9, zorder=3,
+                    boxstyle="round,pad=0.03")
 
     def arrow(a, b, color="0.35", lw=1.0):
-        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=9, color=color, lw=lw,
-                                     shrinkA=11, shrinkB=11, zorder=2))
+        diagram.arrow(ax, a, b, color=color, lw=lw, mutation_scale=9, shrink=11, zorder=2)
 
     for s in range(S):
         box(s, 0.0, f"$h^e_{s + 1}$", COLORS["blue"], "#e8f1fa")

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+from rnnlab.viz.diagram import arrow, box
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = ["CHAPTERS", "DEPENDS_ON", "ALSO_USES", "APPENDICES", "DEFAULT_OUTPUT", "draw_chapter_map",
@@ -77,22 +78,15 @@ def _edge_point(centre: tuple[float, float], toward: tuple[float, float], w: flo
 
 
 def _box(ax, x, y, text, color, *, w, h, dashed=False, fontsize=10):
-    from matplotlib.patches import FancyBboxPatch
-
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h,
-                                boxstyle="round,pad=0.02,rounding_size=0.12",
-                                facecolor="white", edgecolor=color, linewidth=1.8,
-                                linestyle="--" if dashed else "-", zorder=3))
-    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="black", zorder=4,
-            linespacing=1.15)
+    """A page: a white box outlined in ``color`` (dashed: the introduction)."""
+    box(ax, x, y, text, edgecolor=color, w=w, h=h, lw=1.8, ls="--" if dashed else "-",
+        boxstyle="round,pad=0.02,rounding_size=0.12", fontsize=fontsize, textcolor="black",
+        linespacing=1.15, zorder=3)
 
 
 def _arrow(ax, start, end, color, *, dashed=False):
-    from matplotlib.patches import FancyArrowPatch
-
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=13, color=color,
-                                 linewidth=1.5, linestyle="--" if dashed else "-", shrinkA=0,
-                                 shrinkB=0, zorder=2))
+    arrow(ax, start, end, color=color, lw=1.5, ls="--" if dashed else "-", mutation_scale=13,
+          zorder=2)
 
 
 def draw_chapter_map():
