@@ -126,10 +126,9 @@ def _exercises_build(args) -> int:
 
 
 def _exercises_list() -> int:
-    from rnnlab.grading.checker import format_points
-    from rnnlab.grading.registry import exercises
+    from rnnlab.grading.checker import exercises, format_points
 
-    exs = exercises()
+    exs = list(exercises().values())
     if not exs:
         print("no graded exercises are registered")
         return 0

@@ -37,7 +37,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from rnnlab.grading import serialize
-from rnnlab.grading.checker import CheckResult, draw_cases, format_points, judge, missing_result
+from rnnlab.grading.checker import (CheckResult, draw_cases, format_points, judge, missing_result)
+from rnnlab.grading.checker import exercises as all_exercises
 from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, cell_source, parse_notebook
 from rnnlab.grading.outcome import CallOutcome, ErrorInfo
 from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_available, nproc_limit,
@@ -922,11 +923,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
                          "the gradebook)")
     roster_names = _read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
-    if exercises is None:
-        from rnnlab.grading.registry import exercises as registered
-
-        exercises = registered()
-    exs = sorted(exercises, key=lambda e: e.id)
+    exs = sorted(all_exercises().values() if exercises is None else exercises, key=lambda e: e.id)
     for ex in exs:  # a broken check module is the course's bug: stop before grading anyone
         draw_cases(ex, np.random.default_rng(0))
     by_nb: dict[str, list[Exercise]] = {}
