@@ -20,11 +20,13 @@ interrupted run resumes to the same gradebook as an uninterrupted one.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -35,25 +37,28 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rnnlab.grading import serialize
 from rnnlab.grading.checker import (CheckResult, draw_cases, format_points, judge, missing_result)
 from rnnlab.grading.checker import exercises as all_exercises
 from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, cell_source, parse_notebook
-from rnnlab.grading.outcome import CallOutcome, ErrorInfo
+from rnnlab.grading.generate import ANSWER_MD, generate_notebook
+from rnnlab.grading.outcome import CallOutcome, ErrorInfo, one_line
 from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_available, nproc_limit,
                                     python_paths, run_job)
 from rnnlab.grading.spec import Exercise
 
-__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "find_submissions", "discover",
-           "canonical_name", "match_notebook"]
+__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "discover", "canonical_name",
+           "match_notebook"]
 
 FIELDS = ("student", "notebook", "exercise", "score", "max_score", "status", "message")
+# a row's status: a check's verdict (rnnlab.grading.checker) or what kept the grader from one
 STATUSES = ("passed", "wrong", "not attempted", "error", "missing", "timeout", "memory", "crashed",
             "invalid notebook", "unknown notebook")
 CSV_NAME = "grades.csv"
 LEDGER_NAME = ".graded.jsonl"
-MAX_MESSAGE = 1000
+MAX_ROW_MESSAGE = 1000  # characters of a gradebook row's message
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,6 @@ class Summary:
     ignored: list = field(default_factory=list)
     stale: list = field(default_factory=list)
     totals: list = field(default_factory=list)
-
-    def status_counts(self) -> Counter:
-        return Counter(r["status"] for r in self.rows)
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -225,12 +227,6 @@ def discover(root: str | Path, known: Sequence[str] = ()) -> Discovery:
     return found
 
 
-def find_submissions(root: str | Path, known: Sequence[str] = ()) -> tuple[list[Submission], list[str]]:
-    """The submissions and the ignored paths of :func:`discover` (kept for callers of old)."""
-    found = discover(root, known)
-    return found.submissions, found.ignored
-
-
 def _fingerprint(exs: Sequence[Exercise]) -> str:
     text = json.dumps([[e.id, e.function, float(e.points)] for e in exs])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -239,11 +235,6 @@ def _fingerprint(exs: Sequence[Exercise]) -> str:
 def _case_seed(seed: int, key: str, exercise_id: str) -> list[int]:
     digest = hashlib.sha256(f"{seed}\0{key}\0{exercise_id}".encode()).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
 
 
 def _body(message: str) -> str:
@@ -267,12 +258,10 @@ class _Graded:
 def _row(sub: Submission, exercise: str, score: float, max_score: float, status: str, message: str) -> dict:
     return {"student": sub.student, "notebook": sub.notebook, "exercise": exercise,
             "score": format_points(score), "max_score": format_points(max_score), "status": status,
-            "message": _one_line(message)}
+            "message": one_line(message, MAX_ROW_MESSAGE)}
 
 
 def _signal_name(sig: int) -> str:
-    import signal
-
     try:
         return signal.Signals(sig).name
     except ValueError:
@@ -431,12 +420,11 @@ def _cell_label(index: int, source: str, functions: dict[str, str]) -> str:
     return f"code cell {index} (`{first}`)" if first else f"code cell {index}"
 
 
-def _written_answers(sub: Submission, nb: dict) -> list[dict]:
+def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[dict]:
     """The written answers of the submission: markdown cells that hold (or held) the exercise
-    notebook's answer placeholder, matched by cell id with the course's exercise notebook."""
-    from rnnlab.grading.generate import ANSWER_MD
-
-    ids = _answer_cells(sub.notebook)
+    notebook's answer placeholder, matched by cell id with the exercise notebook generated from
+    ``solutions/NAME`` (when ``solutions`` is given)."""
+    ids = _answer_cells(sub.notebook, solutions)
     out = []
     for cell in nb["cells"]:
         if cell.get("cell_type") != "markdown":
@@ -455,22 +443,20 @@ def _written_answers(sub: Submission, nb: dict) -> list[dict]:
     return out
 
 
-_ANSWER_CACHE: dict[str, dict[str, str]] = {}
+_ANSWER_CACHE: dict[tuple, dict[str, str]] = {}
 
 
-def _answer_cells(notebook_name: str) -> dict[str, str]:
-    """``{cell id: label}`` of the answer cells of the course's ``exercises/NAME`` (empty when the
-    course folder is not beside the installed package)."""
-    if notebook_name in _ANSWER_CACHE:
-        return _ANSWER_CACHE[notebook_name]
-    import rnnlab
-    from rnnlab.grading.generate import ANSWER_MD
-
+def _answer_cells(notebook_name: str, solutions: Path | None) -> dict[str, str]:
+    """``{cell id: label}`` of the answer cells of the exercise notebook generated from
+    ``solutions/NAME`` (empty without ``solutions`` or when it has no such notebook)."""
+    key = (notebook_name, solutions)
+    if key in _ANSWER_CACHE:
+        return _ANSWER_CACHE[key]
     out: dict[str, str] = {}
-    path = Path(rnnlab.__file__).resolve().parents[2] / "exercises" / notebook_name
     try:
-        nb = parse_notebook(path.read_bytes())
-    except (OSError, NotebookError):
+        nb = generate_notebook(parse_notebook((solutions / notebook_name).read_bytes()),
+                               notebook_name)
+    except (OSError, TypeError, ValueError):  # no solutions given, no such file, not readable
         nb = {"cells": []}
     heading = ""
     n = 0
@@ -483,19 +469,17 @@ def _answer_cells(notebook_name: str) -> dict[str, str]:
             if ANSWER_MD in text and isinstance(cell.get("id"), str):
                 n += 1
                 out[cell["id"]] = f"written answer {n}" + (f" ({heading[:60]})" if heading else "")
-    _ANSWER_CACHE[notebook_name] = out
+    _ANSWER_CACHE[key] = out
     return out
 
 
 def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str], limits: Limits,
                mode: str, seed: int | None, hidden: list[str], helpers: dict | None = None,
-               hints: str = "mistake") -> _Graded:
+               hints: str = "mistake", solutions: Path | None = None) -> _Graded:
     too_big = sub.path.stat().st_size > MAX_NOTEBOOK_BYTES
     data = b"" if too_big else sub.path.read_bytes()
     sha = _sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
     if exs is None:
-        import difflib
-
         close = difflib.get_close_matches(sub.notebook, known, n=1, cutoff=0.5)
         message = (f"`{sub.rel or sub.notebook}` is not a notebook of this course; expected one of: "
                    f"{', '.join(known) if known else '(no exercises registered)'}")
@@ -577,7 +561,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
                 ex, f"the grader could not judge this exercise ({type(err).__name__}: {err}); "
                     f"tell the course staff", status="error")))
     graded = _finish(sub, sha, fingerprint, results, cells, (run, reader), limits, hints, notes,
-                     _written_answers(sub, nb))
+                     _written_answers(sub, nb, solutions))
     return graded
 
 
@@ -775,17 +759,6 @@ def _summary_text(rows: list[dict], exs: Sequence[Exercise], graded: int, skippe
 
 # ----------------------------------------------------------------------------- the batch
 
-def _hidden_paths(submissions: Path, out: Path) -> list[str]:
-    import rnnlab
-
-    hidden = [str(submissions.resolve()), str(out.resolve())]
-    repo = Path(rnnlab.__file__).resolve().parents[2]
-    for candidate in (repo / "solutions", Path.cwd() / "solutions"):
-        if candidate.is_dir():
-            hidden.append(str(candidate.resolve()))
-    return hidden
-
-
 def _read_roster(path: str | Path) -> list[str]:
     """Student names from a roster: one per line, or a CSV whose column ``student`` (else its first
     column) holds them; blank lines and lines starting with ``#`` are skipped."""
@@ -841,7 +814,7 @@ def _read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
             out.append({"student": rec["student"].strip(), "notebook": rec["notebook"].strip(),
                         "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
                         "max_score": format_points(most), "status": "manual",
-                        "message": _one_line(rec.get("comment") or "scored by hand")})
+                        "message": one_line(rec.get("comment") or "scored by hand", MAX_ROW_MESSAGE)})
     return out
 
 
@@ -901,14 +874,17 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
           jobs: int = 1, regrade: bool = False, seed: int | None = None, sandbox: str = "auto",
           exercises: Sequence[Exercise] | None = None, progress: bool = True,
           echo: Callable[[str], None] | None = print, limits: Limits | None = None,
-          roster: str | Path | None = None, hints: str = "mistake") -> Summary:
+          roster: str | Path | None = None, hints: str = "mistake",
+          solutions: str | Path | None = None) -> Summary:
     """Grade every ``submissions/<student>/<notebook>.ipynb`` into ``out`` (see the module doc).
 
     ``exercises`` defaults to the registry (:func:`rnnlab.grading.exercises`); ``sandbox`` is
     ``"auto"``, ``"namespace"`` or ``"process"``; ``seed`` makes the random cases reproducible (the
     default draws them from fresh entropy); ``roster`` is a file of student names (absent students
     get ``missing`` rows); ``hints`` says how much of an exercise's hint the feedback shows
-    (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint).
+    (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint);
+    ``solutions`` is the course's folder of solution notebooks: the written answers are named after
+    its headings, and the sandbox never shows it to a submission.
     """
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
@@ -921,6 +897,11 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
                          "the gradebook)")
+    if solutions is not None:
+        solutions = Path(solutions)
+        if not solutions.is_dir():
+            raise FileNotFoundError(f"--solutions must be the course's folder of solution "
+                                    f"notebooks, got {str(solutions)!r}")
     roster_names = _read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
     exs = sorted(all_exercises().values() if exercises is None else exercises, key=lambda e: e.id)
@@ -935,7 +916,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     if mode == "process" and sandbox == "auto":
         say(f"warning: the namespace sandbox is not available here ({namespace_available()[1]}); "
             f"submissions run as plain processes that can read your files (see the instructors' page)")
-    hidden = _hidden_paths(submissions, out)
+    hidden = [str(p.resolve()) for p in (submissions, out, solutions) if p is not None]
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ledger_path = out / CSV_NAME, out / LEDGER_NAME
@@ -988,14 +969,13 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     start = time.monotonic()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr, leave=True)
 
     def work(sub: Submission) -> _Graded:
         try:
             return _grade_one(sub, by_nb.get(sub.notebook), known, limits, mode, seed, hidden,
-                              helpers=found.helpers.get(sub.key, {}), hints=hints)
+                              helpers=found.helpers.get(sub.key, {}), hints=hints,
+                              solutions=solutions)
         except Exception as err:  # never a crash of the batch, never a silent missing row
             trace = traceback.format_exc(limit=5)
             sys.stderr.write(f"internal error while grading {sub.key}:\n{trace}")
