@@ -13,7 +13,7 @@ import pytest
 from rnnlab.grading import check, exercises
 from rnnlab.grading.checker import draw_cases
 from rnnlab.grading.generate import check_exercises
-from rnnlab.grading.notebook import code_cells, strip_magics
+from rnnlab.grading.notebook import code_cells, python_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -46,7 +46,7 @@ def _definitions_up_to(sources: list[str], function: str) -> str | None:
     kept = []
     for source in sources:
         try:
-            tree = ast.parse(strip_magics(source))
+            tree = ast.parse(python_source(source))
         except SyntaxError:
             continue
         defines = False

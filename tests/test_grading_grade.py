@@ -140,8 +140,13 @@ def build(root: Path, kinds: list[str]) -> tuple[Path, Path, Path]:
         "cheat": fx.notebook(CHEAT),
         "exits_early": fx.notebook(add_ok, scale_ok, "import os\nos._exit(0)"),
         "sys_exit": fx.notebook(add_ok, "import sys\nsys.exit('bye')", scale_ok),
-        "magics": fx.notebook("%matplotlib inline\n!echo hi\nimport numpy as np", add_ok,
-                              "%%time\n" + scale_ok),
+        "magics": fx.notebook(  # IPython as in Jupyter; shell escapes refused, not run
+            "%matplotlib inline\n!echo hi\nimport numpy as np", "%%bash\ntouch escaped.txt",
+            "%pip install nothing-at-all\nfiles = !ls\n%sx touch escaped2.txt\nimport os\n"
+            "RAN = bool(files) or any(os.path.exists(f) for f in ('escaped.txt', 'escaped2.txt'))",
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2])\ndisplay(np.zeros(2))\n%time x = 1",
+            "def add_arrays(a, b):\n    return a - b if RAN or get_ipython() is None else a + b",
+            "%%time\n" + scale_ok),
     }
     for kind in kinds:
         if kind == "unknown_name":
@@ -182,7 +187,7 @@ EXPECTED = {
 NAMESPACE_KINDS = list(EXPECTED)
 # without namespaces the child can touch the grader's files (no vandal here: a documented limit),
 # and as root it has no process limit (the fork loop has its own test, skipped as root)
-PROCESS_KINDS = ["full", "untouched", "raises", "loops", "hangs", "prints", "memory", "cheat",
+PROCESS_KINDS = ["full", "untouched", "raises", "loops", "hangs", "prints", "memory", "cheat", "magics",
                  "exits_early"]
 
 
@@ -282,6 +287,10 @@ def test_feedback_files(namespace_batch):
     prints = (out / "feedback" / "prints" / "99_fixture.md").read_text()
     assert "output truncated" in prints and "score is not affected" in prints
     assert len(prints) < 20_000
+    magics = (out / "feedback" / "magics" / "99_fixture.md").read_text()
+    for command in ("!echo hi", "%%bash", "%pip install nothing-at-all", "!!ls", "%sx touch"):
+        assert f"`{command}" in magics and "was not run (the grader runs no shell commands" in magics
+    assert "raised" not in magics  # %matplotlib inline, display() and %time work as in Jupyter
     untouched = (out / "feedback" / "untouched" / "99_fixture.md").read_text()
     assert "NotImplementedError" in untouched
     for path in (out / "feedback").rglob("*.md"):  # no machine paths of the grader leak out

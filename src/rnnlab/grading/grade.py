@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from rnnlab.grading import serialize
 from rnnlab.grading.checker import (CheckResult, draw_cases, format_points, judge, missing_result)
 from rnnlab.grading.checker import exercises as all_exercises
-from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, cell_source, parse_notebook
+from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_notebook
 from rnnlab.grading.generate import ANSWER_MD, generate_notebook
 from rnnlab.grading.outcome import CallOutcome, ErrorInfo, one_line
 from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_available, nproc_limit,
@@ -273,6 +273,7 @@ class _RunReader:
 
     def __init__(self, run: RunResult, cells: list[dict], exercise_ids: set[str]):
         self.cell_errors: dict[int, ErrorInfo] = {}
+        self.refused: list[tuple[int, str]] = []  # (cell index, shell command not run)
         self.progress: str | None = None  # the last thing the child said it was doing
         self.exercise_frames: dict[str, tuple[dict, list]] = {}
         self.done = False
@@ -286,6 +287,9 @@ class _RunReader:
                     self.cell_errors.setdefault(index, ErrorInfo.from_json(header.get("error")))
                 except ValueError:
                     pass
+            elif kind == "refused" and type(index) is int and 0 <= index < len(cells) \
+                    and isinstance(header.get("command"), str) and len(self.refused) < 10:
+                self.refused.append((index, header["command"][:100]))
             elif kind == "calls":
                 self.progress = "calling the graded functions"
             elif kind == "calling" and header.get("id") in exercise_ids:
@@ -429,7 +433,7 @@ def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[
     for cell in nb["cells"]:
         if cell.get("cell_type") != "markdown":
             continue
-        text = cell_source(cell)
+        text = "".join(cell["source"])
         cid = cell.get("id")
         if not (isinstance(cid, str) and cid in ids) and ANSWER_MD not in text:
             continue
@@ -454,14 +458,14 @@ def _answer_cells(notebook_name: str, solutions: Path | None) -> dict[str, str]:
         return _ANSWER_CACHE[key]
     out: dict[str, str] = {}
     try:
-        nb = generate_notebook(parse_notebook((solutions / notebook_name).read_bytes()),
+        nb = generate_notebook(read_notebook((solutions / notebook_name).read_bytes()),
                                notebook_name)
     except (OSError, TypeError, ValueError):  # no solutions given, no such file, not readable
         nb = {"cells": []}
     heading = ""
     n = 0
     for cell in nb["cells"]:
-        text = cell_source(cell)
+        text = "".join(cell["source"])
         if cell.get("cell_type") == "markdown":
             for line in text.splitlines():
                 if line.lstrip().startswith("#"):
@@ -493,7 +497,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         if too_big:
             raise NotebookError(f"the file is larger than the {MAX_NOTEBOOK_BYTES // 2**20} MB a "
                                 f"notebook may have")
-        nb = parse_notebook(data)
+        nb = read_notebook(data)
     except NotebookError as err:
         message = f"the file is not a readable Jupyter notebook: {err}"
         results = [(ex, missing_result(ex, message, status="invalid notebook")) for ex in exs]
@@ -501,14 +505,13 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
     functions = {ex.function: ex.id for ex in exs}
     cells, skipped_cells = [], []
     n_code = 0
-    for cell in nb["cells"]:
-        if cell.get("cell_type") != "code":
+    for cell in nb.cells:
+        if cell.cell_type != "code":
             continue
         n_code += 1
-        source = cell_source(cell)
-        tags = (cell.get("metadata") or {}).get("tags") if isinstance(cell.get("metadata"), dict) else None
+        source = cell.source
         label = _cell_label(n_code, source, functions)
-        if isinstance(tags, list) and SKIP_TAG in tags:
+        if SKIP_TAG in cell.metadata.get("tags", []):
             skipped_cells.append(label)
             continue
         cells.append({"label": label, "source": source})
@@ -605,6 +608,9 @@ def _finish(sub, sha, fingerprint, results, cells, run_info, limits, hints="mist
                 notes.append(f"{label} was stopped: {err.message}")
             else:
                 notes.append(f"{label} raised {err.describe()}")
+        for index, command in reader.refused:
+            notes.append(f"{cells[index]['label']}: `{command}` was not run (the grader runs no "
+                         f"shell commands: `!cmd`, `%pip`, `%%bash` and the like)")
         if len(reader.cell_errors) > 10:
             notes.append(f"... and {len(reader.cell_errors) - 10} more cells raised an exception")
         if run.output_truncated:

@@ -132,6 +132,7 @@ def child_env(home: str, tmp: str) -> dict:
         "NUMEXPR_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "IPYTHONDIR": os.path.join(home, ".ipython"),
         "TQDM_DISABLE": "1",
     }
 
