@@ -19,8 +19,8 @@ Cost is CPU time (user + system) of the grader and every process it starts (reso
 wall time: on a shared machine wall time measures the neighbours). The grader runs in this process,
 with ``--jobs`` worker threads as ``rnnlab grade --jobs N`` does; per-notebook costs add the grader
 thread's CPU time while it handles the notebook (drawing the cases, judging the results) and the
-sandboxed child's resource usage as ``wait4`` reports it (the launcher, the namespace's PID 1 and
-the harness, with everything they reaped).
+isolated child's resource usage as ``wait4`` reports it (bwrap and the harness, with everything
+they reaped).
 """
 from __future__ import annotations
 
@@ -211,7 +211,7 @@ def _install(meter: _Meter):
                                "statuses": statuses})
         return graded
 
-    sandbox.subprocess = type("subprocess_shim", (), {"Popen": MeteredPopen,
+    sandbox.subprocess = type("subprocess_shim", (), {"Popen": MeteredPopen, "run": subprocess.run,
                                                       "DEVNULL": subprocess.DEVNULL,
                                                       "PIPE": subprocess.PIPE,
                                                       "STDOUT": subprocess.STDOUT,
@@ -262,8 +262,8 @@ def report(runs: list[dict], args) -> str:
         f"{args.students} students x 6 notebooks built from `solutions/` and `exercises/` "
         "(finished, partial, buggy with one endless cell, renamed, nested one folder deeper, messy: "
         "magics, Colab metadata, a megabyte of output, a helper `.py`), graded as "
-        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, in the `{mode}` "
-        "sandbox.",
+        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, with "
+        f"`--isolation {mode}`.",
         "",
         "Cost is **CPU time** (user + system) of the grader and of every process it starts, not wall "
         "time: on a shared machine wall time measures the neighbours. Per notebook: the grader "
@@ -327,7 +327,6 @@ def report(runs: list[dict], args) -> str:
 
 def run_class(args, tagged: bool) -> dict:
     from rnnlab.grading import grade as grade_mod
-    from rnnlab.grading.sandbox import choose_mode
 
     meter = _Meter()
     _install(meter)
@@ -335,10 +334,10 @@ def run_class(args, tagged: bool) -> dict:
     try:
         subs = tmp / "submissions"
         n = build_class(subs, args.students, tagged)
-        mode = choose_mode(args.sandbox)
+        mode = args.isolation
         c0, w0 = _cpu(), time.monotonic()
         grade_mod.grade(subs, tmp / "out", jobs=args.jobs, timeout=args.timeout, seed=0,
-                        sandbox=args.sandbox, progress=False, echo=None)
+                        isolation=args.isolation, progress=False, echo=None)
         total_cpu, wall = _cpu() - c0, time.monotonic() - w0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -356,7 +355,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tag-experiments", action="store_true",
                         help="also grade the class with the experiment cells (EXPERIMENT_CELLS) "
                              "tagged grader-skip, as a second column")
-    parser.add_argument("--sandbox", default="auto", choices=("auto", "namespace", "process"))
+    parser.add_argument("--isolation", default="bwrap", choices=("bwrap", "process"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "GRADING.md"))
     parser.add_argument("--json", default=None, help="also write the runs (per-notebook rows) here")
     parser.add_argument("--render", nargs="+", default=None, metavar="JSON",

@@ -24,7 +24,7 @@ commands:
       list the graded exercises (id, notebook, points, title)
   rnnlab grade SUBMISSIONS --out DIR [--solutions DIR] [--timeout S] [--memory MB]
                [--jobs N] [--regrade] [--roster FILE] [--hints none|mistake|full]
-               [--allow-ignored]
+               [--isolation bwrap|process] [--allow-ignored]
       grade SUBMISSIONS/<student>/<notebook>.ipynb into DIR/grades.csv (one row per
       student, notebook and exercise), DIR/students.csv (totals), DIR/lms.csv (LMS
       import) and DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged
@@ -62,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     grade = sub.add_parser(
         "grade", help="grade a folder of student notebooks",
         description="Grade SUBMISSIONS/<student>/<notebook>.ipynb. Each submission runs in its own "
-                    "sandboxed process with limits; its functions are scored in the grader on fresh "
-                    "random inputs. Writes DIR/grades.csv and DIR/feedback/<student>/<notebook>.md; "
+                    "isolated process (bwrap) with limits; its functions are scored in the grader "
+                    "on fresh random inputs. Writes DIR/grades.csv and DIR/feedback/<student>/<notebook>.md; "
                     "a rerun skips unchanged submissions.")
     grade.add_argument("submissions", metavar="SUBMISSIONS",
                        help="folder holding <student>/<notebook>.ipynb")
@@ -82,9 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, default=None, metavar="N",
                        help="draw the random cases from this seed (reproducible runs; default: fresh "
                             "entropy for every submission)")
-    grade.add_argument("--sandbox", choices=("auto", "namespace", "process"), default="auto",
-                       help="namespace: Linux namespaces hide your files from submissions; process: "
-                            "plain child processes; auto (default): namespace when it works here")
+    grade.add_argument("--isolation", choices=("bwrap", "process"), default="bwrap",
+                       help="bwrap (default): each submission runs under bubblewrap, without "
+                            "network and without sight of your files; process: plain child "
+                            "processes with resource limits only (weaker: they can read your files)")
     grade.add_argument("--roster", metavar="FILE", default=None,
                        help="file of student names (one per line, or a CSV with a 'student' "
                             "column): students without a folder get rows with status 'missing'")
@@ -149,7 +150,7 @@ def _grade(args) -> int:
         summary = grading.grade(
             args.submissions, args.out, solutions=solutions, timeout=args.timeout,
             memory_mb=args.memory, jobs=args.jobs, regrade=args.regrade, seed=args.seed,
-            sandbox=args.sandbox, progress=not args.no_progress, roster=args.roster,
+            isolation=args.isolation, progress=not args.no_progress, roster=args.roster,
             hints=args.hints)
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as err:
         print(f"rnnlab grade: {err}", file=sys.stderr)

@@ -63,6 +63,15 @@ def _apply_limits(limits):
         _limit(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
+def _drop_privileges(uid):
+    """As root under bwrap: become an unused uid before any student code runs (no capabilities
+    left, the process limit counts only this child's processes). A failure ends the run."""
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+
 def _die_with_parent():
     try:
         import ctypes  # only the process mode needs it
@@ -211,6 +220,7 @@ def main(argv):
     cell_index = [0]
     shell = _make_shell(cell_index, send)
     namespace = shell.user_ns
+    _drop_privileges(header.get("uid"))
     _apply_limits(header["limits"])
 
     # Time budget: the cells get 60 % of the time limit (counted from the harness's start), the

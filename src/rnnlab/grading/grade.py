@@ -45,7 +45,7 @@ from rnnlab.grading.checker import exercises as all_exercises
 from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_notebook
 from rnnlab.grading.generate import ANSWER_MD, generate_notebook
 from rnnlab.grading.outcome import CallOutcome, ErrorInfo, one_line
-from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_available, nproc_limit,
+from rnnlab.grading.sandbox import (Limits, RunResult, check_isolation, drop_uid, nproc_limit,
                                     python_paths, run_job)
 from rnnlab.grading.spec import Exercise
 
@@ -534,10 +534,11 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         all_cases[ex.id] = cases
         trees = [serialize.encode(case, strict=True, arrays=arrays)[0] for case in cases]
         job_exercises.append({"id": ex.id, "function": ex.function, "cases": trees})
+    uid = drop_uid(mode)
     job = serialize.pack({"sys_path": python_paths(), "cells": cells, "exercises": job_exercises,
-                          "files": files, "timeout": float(limits.timeout),
-                          "limits": limits.for_child(nproc_limit(mode, limits))}, arrays)
-    run = run_job(job, limits, mode, hidden)
+                          "files": files, "timeout": float(limits.timeout), "uid": uid,
+                          "limits": limits.for_child(nproc_limit(mode, limits, uid))}, arrays)
+    run = run_job(job, limits, mode, hidden, uid)
     reader = _RunReader(run, cells, {ex.id for ex in exs})
     results = []
     for ex in exs:
@@ -741,7 +742,7 @@ def _feedback_path(out: Path, sub: Submission) -> Path:
 def _summary_text(rows: list[dict], exs: Sequence[Exercise], graded: int, skipped: int, seconds: float,
                   mode: str) -> str:
     lines = [f"Graded {graded} submission{'s' * (graded != 1)} in {seconds:.1f} s "
-             f"({skipped} unchanged, skipped) [sandbox: {mode}]; {len(rows)} rows in the gradebook."]
+             f"({skipped} unchanged, skipped) [isolation: {mode}]; {len(rows)} rows in the gradebook."]
     by_ex: dict[str, list[dict]] = {}
     for r in rows:
         if r["exercise"]:
@@ -877,16 +878,17 @@ def _absent_feedback(student: str, nb: str, exs: list[Exercise], message: str) -
 
 
 def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, memory_mb: int = 3072,
-          jobs: int = 1, regrade: bool = False, seed: int | None = None, sandbox: str = "auto",
+          jobs: int = 1, regrade: bool = False, seed: int | None = None, isolation: str = "bwrap",
           exercises: Sequence[Exercise] | None = None, progress: bool = True,
           echo: Callable[[str], None] | None = print, limits: Limits | None = None,
           roster: str | Path | None = None, hints: str = "mistake",
           solutions: str | Path | None = None) -> Summary:
     """Grade every ``submissions/<student>/<notebook>.ipynb`` into ``out`` (see the module doc).
 
-    ``exercises`` defaults to the registry (:func:`rnnlab.grading.exercises`); ``sandbox`` is
-    ``"auto"``, ``"namespace"`` or ``"process"``; ``seed`` makes the random cases reproducible (the
-    default draws them from fresh entropy); ``roster`` is a file of student names (absent students
+    ``exercises`` defaults to the course's (:func:`rnnlab.grading.exercises`); ``isolation`` is
+    ``"bwrap"`` (``RuntimeError`` saying how to install it when it does not work here) or the
+    weaker ``"process"`` (:mod:`rnnlab.grading.sandbox`); ``seed`` makes the random cases
+    reproducible (the default draws them from fresh entropy); ``roster`` is a file of student names (absent students
     get ``missing`` rows); ``hints`` says how much of an exercise's hint the feedback shows
     (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint);
     ``solutions`` is the course's folder of solution notebooks: the written answers are named after
@@ -918,10 +920,11 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
         by_nb.setdefault(ex.notebook, []).append(ex)
     known = sorted(by_nb)
     limits = limits or Limits(timeout=float(timeout), memory_mb=int(memory_mb))
-    mode = choose_mode(sandbox)
-    if mode == "process" and sandbox == "auto":
-        say(f"warning: the namespace sandbox is not available here ({namespace_available()[1]}); "
-            f"submissions run as plain processes that can read your files (see the instructors' page)")
+    check_isolation(isolation)
+    mode = isolation
+    if mode == "process":
+        say("warning: --isolation process: submissions run as plain processes that can read your "
+            "files (see the instructors' page)")
     hidden = [str(p.resolve()) for p in (submissions, out, solutions) if p is not None]
 
     out.mkdir(parents=True, exist_ok=True)
