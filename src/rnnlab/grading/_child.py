@@ -320,7 +320,6 @@ def main(argv):
                     info = {"type": type(err).__name__, "message": ""}
                 results.append({"error": info})
         send({"type": "exercise", "id": ex["id"], "status": "called", "results": results}, sent_arrays)
-    send({"type": "done"})
     out.close()
 
 

@@ -249,7 +249,6 @@ class _Graded:
     sub: Submission
     sha256: str
     fingerprint: str
-    results: list  # (Exercise | None, CheckResult-like dict)
     rows: list
     feedback: str
     written: list = field(default_factory=list)
@@ -276,7 +275,6 @@ class _RunReader:
         self.refused: list[tuple[int, str]] = []  # (cell index, shell command not run)
         self.progress: str | None = None  # the last thing the child said it was doing
         self.exercise_frames: dict[str, tuple[dict, list]] = {}
-        self.done = False
         for header, arrays in run.frames:
             kind = header.get("type")
             index = header.get("index")
@@ -296,8 +294,6 @@ class _RunReader:
                 self.progress = f"calling the function of {header['id']} on the grader's cases"
             elif kind == "exercise" and header.get("id") in exercise_ids:
                 self.exercise_frames.setdefault(header["id"], (header, arrays))
-            elif kind == "done":
-                self.done = True
 
 
 def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int]) -> list[CallOutcome]:
@@ -491,7 +487,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
             message += f" (did you mean `{close[0]}`? rename the file and resubmit)"
         row = _row(sub, "", 0, 0, "unknown notebook", message)
         feedback = _feedback_unknown(sub, message)
-        return _Graded(sub, sha, "", [], [row], feedback)
+        return _Graded(sub, sha, "", [row], feedback)
     fingerprint = _fingerprint(exs)
     try:
         if too_big:
@@ -617,10 +613,8 @@ def _finish(sub, sha, fingerprint, results, cells, run_info, limits, hints="mist
         if run.output_truncated:
             notes.append(f"the notebook printed more than {limits.output_bytes // 2**20} MB; the rest of "
                          f"its output was discarded (output truncated; the score is not affected)")
-    graded = _Graded(sub, sha, fingerprint, results, rows, _feedback(sub, results, notes, hints,
-                                                                      written or []))
-    graded.written = written or []
-    return graded
+    return _Graded(sub, sha, fingerprint, rows, _feedback(sub, results, notes, hints, written or []),
+                   written or [])
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -669,19 +663,6 @@ def _feedback(sub: Submission, results: list, notes: list[str], hints: str = "mi
 
 # ----------------------------------------------------------------------------- files
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -690,7 +671,11 @@ def _write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY)  # the rename itself reaches the disk
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _append(path: Path, text: str) -> None:
@@ -700,9 +685,9 @@ def _append(path: Path, text: str) -> None:
         os.fsync(f.fileno())
 
 
-def _csv_text(rows: Iterable[dict], header: bool) -> str:
+def _csv_text(rows: Iterable[dict], header: bool = True, fields: Sequence[str] = FIELDS) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
     if header:
         writer.writeheader()
     for row in rows:
@@ -844,15 +829,6 @@ def _totals(rows: list[dict], students: list[str], notebooks: list[str]) -> list
     return out
 
 
-def _dict_csv(rows: list[dict], fields: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue()
-
-
 def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
     """The LMS export: ``student``, one column per assignment (= notebook, named by its stem), then
     ``total``; the first data row, ``Points Possible``, holds each column's maximum."""
@@ -863,7 +839,7 @@ def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
         possible[stem] = max((t[f"{stem} max"] for t in totals), key=float, default="0")
     possible["total"] = max((t["max_total"] for t in totals), key=float, default="0")
     rows = [possible] + [{k: t[k] for k in fields} for t in totals]
-    return _dict_csv(rows, fields)
+    return _csv_text(rows, fields=fields)
 
 
 def _absent_rows(student: str, nb: str, exs: list[Exercise], status: str, message: str) -> list[dict]:
@@ -999,7 +975,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
             results = [(ex, missing_result(ex, message, status="error")) for ex in exs_nb]
             if not results:
                 row = _row(sub, "", 0, 0, "error", message)
-                return _Graded(sub, sha, "", [], [row], _feedback_unknown(sub, message))
+                return _Graded(sub, sha, "", [row], _feedback_unknown(sub, message))
             return _finish(sub, sha, _fingerprint(exs_nb), results, [], None, limits, hints)
 
     def record(graded: _Graded) -> None:
@@ -1079,11 +1055,11 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     totals = _totals(rows, students, notebooks)
     total_fields = ["student"] + [f for nb in notebooks for f in (nb[:-6], f"{nb[:-6]} max")] + [
         "total", "max_total"]
-    _write_atomic(out / TOTALS_NAME, _dict_csv(totals, total_fields))
+    _write_atomic(out / TOTALS_NAME, _csv_text(totals, fields=total_fields))
     _write_atomic(out / LMS_NAME, _lms_csv(totals, notebooks))
     written = sorted((w for rec in ledger.values() for w in rec.get("written", [])),
                      key=lambda w: (w["student"], w["notebook"], w["item"]))
-    _write_atomic(out / WRITTEN_NAME, _dict_csv(written, ("student", "notebook", "item", "answered",
+    _write_atomic(out / WRITTEN_NAME, _csv_text(written, fields=("student", "notebook", "item", "answered",
                                                           "score", "max_score", "comment")))
     text = _summary_text(rows, exs, graded_count, skipped, time.monotonic() - start, mode)
     if stale:

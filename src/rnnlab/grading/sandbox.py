@@ -81,8 +81,6 @@ class RunResult:
     timed_out: bool = False
     results_too_large: bool = False
     setup_error: str | None = None
-    mode: str = "process"
-    seconds: float = 0.0
 
     @property
     def signal(self) -> int | None:
@@ -275,12 +273,11 @@ def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = (),
             uid: int | None = None) -> RunResult:
     """Run the harness on ``job`` (bytes from :func:`rnnlab.grading.serialize.pack`) in ``mode``;
     ``uid`` is the :func:`drop_uid` the job tells the harness to switch to."""
-    result = RunResult(mode=mode)
+    result = RunResult()
     tmp = tempfile.mkdtemp(prefix="rnnlab-grade-")
     os.chmod(tmp, 0o711)
     r, w = os.pipe()
     proc = None
-    start = time.monotonic()
     try:
         job_file, work = os.path.join(tmp, "job.bin"), os.path.join(tmp, "work")
         with open(job_file, "wb") as f:
@@ -320,7 +317,6 @@ def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = (),
             os.close(w)
         os.close(r)
         shutil.rmtree(tmp, ignore_errors=True)
-        result.seconds = time.monotonic() - start
     return result
 
 
