@@ -19,8 +19,11 @@ Cost is CPU time (user + system) of the grader and every process it starts (reso
 wall time: on a shared machine wall time measures the neighbours). The grader runs in this process,
 with ``--jobs`` worker threads as ``rnnlab grade --jobs N`` does; per-notebook costs add the grader
 thread's CPU time while it handles the notebook (drawing the cases, judging the results) and the
-isolated child's resource usage as ``wait4`` reports it (bwrap and the harness, with everything
-they reaped).
+child's resource usage as ``wait4`` reports it (the harness, with everything it reaped). The
+class is graded with ``--isolation process`` by default: under bwrap the harness runs in a PID
+namespace whose init bwrap does not reap before it exits, so ``wait4`` sees almost none of the
+child's CPU; the harness and the notebooks' code are the same in both modes (``--isolation bwrap``
+measures only the grader's side).
 """
 from __future__ import annotations
 
@@ -355,7 +358,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tag-experiments", action="store_true",
                         help="also grade the class with the experiment cells (EXPERIMENT_CELLS) "
                              "tagged grader-skip, as a second column")
-    parser.add_argument("--isolation", default="bwrap", choices=("bwrap", "process"))
+    parser.add_argument("--isolation", default="process", choices=("bwrap", "process"),
+                        help="process (default): wait4 sees the child's CPU; under bwrap it does not")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "GRADING.md"))
     parser.add_argument("--json", default=None, help="also write the runs (per-notebook rows) here")
     parser.add_argument("--render", nargs="+", default=None, metavar="JSON",

@@ -36,31 +36,25 @@ def _read_job(path):
     return serialize.unpack(raw)
 
 
-def _limit(which, soft, hard=None):
-    hard = soft if hard is None else hard
-    try:
-        cur_soft, cur_hard = resource.getrlimit(which)
-        if cur_hard != resource.RLIM_INFINITY:
-            hard = min(hard, cur_hard)
-            soft = min(soft, hard)
-        resource.setrlimit(which, (soft, hard))
-    except (ValueError, OSError):
-        pass
-
-
 def _apply_limits(limits):
-    _limit(resource.RLIMIT_CORE, 0)
-    if limits.get("memory_bytes"):
-        _limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
-    if limits.get("cpu_seconds"):
-        cpu = int(limits["cpu_seconds"])
-        _limit(resource.RLIMIT_CPU, cpu, cpu + 2)
-    if limits.get("file_bytes"):
-        _limit(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
-    if limits.get("open_files"):
-        _limit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
-    if limits.get("processes"):
-        _limit(resource.RLIMIT_NPROC, int(limits["processes"]))
+    """The job's resource limits (never above a hard limit already set)."""
+    cpu = int(limits.get("cpu_seconds") or 0)
+    for which, soft, hard in (
+            (resource.RLIMIT_CORE, 0, 0),
+            (resource.RLIMIT_AS, limits.get("memory_bytes"), limits.get("memory_bytes")),
+            (resource.RLIMIT_CPU, cpu, cpu + 2),
+            (resource.RLIMIT_FSIZE, limits.get("file_bytes"), limits.get("file_bytes")),
+            (resource.RLIMIT_NOFILE, limits.get("open_files"), limits.get("open_files")),
+            (resource.RLIMIT_NPROC, limits.get("processes"), limits.get("processes"))):
+        if which != resource.RLIMIT_CORE and not soft:
+            continue
+        try:
+            current = resource.getrlimit(which)[1]
+            if current != resource.RLIM_INFINITY:
+                hard, soft = min(int(hard), current), min(int(soft), current)
+            resource.setrlimit(which, (int(soft), int(hard)))
+        except (ValueError, OSError):
+            pass
 
 
 def _drop_privileges(uid):
