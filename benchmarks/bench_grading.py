@@ -252,8 +252,10 @@ def report(runs: list[dict], args) -> str:
     labels = ["tagged `grader-skip`" if r["tagged"] else "as committed" for r in runs]
     mode = runs[0]["mode"]
 
+    per_student = runs[0]["n"] // args.students
+
     def hours(students: int, cpu_per_nb: float) -> str:
-        cpu_h = students * 6 * cpu_per_nb / 3600
+        cpu_h = students * per_student * cpu_per_nb / 3600
         return f"{cpu_h:.1f} CPU-hours (about {cpu_h / args.jobs:.1f} h on {args.jobs} cores)"
 
     head = "| CPU seconds | " + " | ".join(f"experiment cells {lab}" for lab in labels) + " |"
@@ -262,7 +264,7 @@ def report(runs: list[dict], args) -> str:
         "",
         "Measured by `benchmarks/bench_grading.py` (`--tag-experiments` adds the second column; rerun "
         "it after changing the grader, the checks or the notebooks): a class of "
-        f"{args.students} students x 6 notebooks built from `solutions/` and `exercises/` "
+        f"{args.students} students x {per_student} notebooks built from `solutions/` and `exercises/` "
         "(finished, partial, buggy with one endless cell, renamed, nested one folder deeper, messy: "
         "magics, Colab metadata, a megabyte of output, a helper `.py`), graded as "
         f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, with "
@@ -311,7 +313,7 @@ def report(runs: list[dict], args) -> str:
         "",
         "## Estimate for a course",
         "",
-        "From the median per notebook, 6 notebooks per student:",
+        f"From the median per notebook, {per_student} notebooks per student:",
         "",
     ]
     for lab, m in zip(labels, sums):
