@@ -27,7 +27,7 @@ BOOK_SOURCES := _config.yml _toc.yml references.bib \
 # pytest workers: the suite is sized for 2 cores (CI); notebooks run in their own kernels.
 WORKERS ?= 2
 
-.PHONY: help book test venv assets chromium clean
+.PHONY: help book test venv assets chromium bwrap clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv and the offline assets first)"
@@ -76,6 +76,18 @@ chromium:
 		fi; \
 	fi
 
+# `rnnlab grade` runs students' code under bubblewrap; the grading tests need it. As root (CI) it
+# is installed when missing.
+bwrap:
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing bubblewrap for the grading tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			echo "The grading tests need bwrap: sudo apt-get install bubblewrap" >&2; exit 1; \
+		fi; \
+	fi
+
 # ---- the two commands -------------------------------------------------------------------------
 
 book: $(BOOK_STAMP)
@@ -88,7 +100,7 @@ $(BOOK_STAMP): $(VENV_STAMP) $(VENDOR_STAMP) $(BOOK_SOURCES)
 
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory venv assets chromium \
+	$(MAKE) --no-print-directory venv assets chromium bwrap \
 	&& $(PY) -m pytest tests -n $(WORKERS) --dist worksteal -p no:randomly -ra --durations=15; \
 	status=$$?; \
 	echo "make test: exit status $$status, $$(( $$(date +%s) - start )) s in all (set-up included)"; \

@@ -19,8 +19,11 @@ Cost is CPU time (user + system) of the grader and every process it starts (reso
 wall time: on a shared machine wall time measures the neighbours). The grader runs in this process,
 with ``--jobs`` worker threads as ``rnnlab grade --jobs N`` does; per-notebook costs add the grader
 thread's CPU time while it handles the notebook (drawing the cases, judging the results) and the
-sandboxed child's resource usage as ``wait4`` reports it (the launcher, the namespace's PID 1 and
-the harness, with everything they reaped).
+child's resource usage as ``wait4`` reports it (the harness, with everything it reaped). The
+class is graded with ``--isolation process`` by default: under bwrap the harness runs in a PID
+namespace whose init bwrap does not reap before it exits, so ``wait4`` sees almost none of the
+child's CPU; the harness and the notebooks' code are the same in both modes (``--isolation bwrap``
+measures only the grader's side).
 """
 from __future__ import annotations
 
@@ -74,7 +77,7 @@ def _code_cell(source: str) -> dict:
 def _graded_functions(notebook: str) -> list[str]:
     from rnnlab.grading import exercises
 
-    return [ex.function for ex in exercises() if ex.notebook == notebook]
+    return [ex.function for ex in exercises().values() if ex.notebook == notebook]
 
 
 def _partial(solution: dict, exercise: dict) -> dict:
@@ -211,7 +214,7 @@ def _install(meter: _Meter):
                                "statuses": statuses})
         return graded
 
-    sandbox.subprocess = type("subprocess_shim", (), {"Popen": MeteredPopen,
+    sandbox.subprocess = type("subprocess_shim", (), {"Popen": MeteredPopen, "run": subprocess.run,
                                                       "DEVNULL": subprocess.DEVNULL,
                                                       "PIPE": subprocess.PIPE,
                                                       "STDOUT": subprocess.STDOUT,
@@ -249,8 +252,10 @@ def report(runs: list[dict], args) -> str:
     labels = ["tagged `grader-skip`" if r["tagged"] else "as committed" for r in runs]
     mode = runs[0]["mode"]
 
+    per_student = runs[0]["n"] // args.students
+
     def hours(students: int, cpu_per_nb: float) -> str:
-        cpu_h = students * 6 * cpu_per_nb / 3600
+        cpu_h = students * per_student * cpu_per_nb / 3600
         return f"{cpu_h:.1f} CPU-hours (about {cpu_h / args.jobs:.1f} h on {args.jobs} cores)"
 
     head = "| CPU seconds | " + " | ".join(f"experiment cells {lab}" for lab in labels) + " |"
@@ -259,11 +264,11 @@ def report(runs: list[dict], args) -> str:
         "",
         "Measured by `benchmarks/bench_grading.py` (`--tag-experiments` adds the second column; rerun "
         "it after changing the grader, the checks or the notebooks): a class of "
-        f"{args.students} students x 6 notebooks built from `solutions/` and `exercises/` "
+        f"{args.students} students x {per_student} notebooks built from `solutions/` and `exercises/` "
         "(finished, partial, buggy with one endless cell, renamed, nested one folder deeper, messy: "
         "magics, Colab metadata, a megabyte of output, a helper `.py`), graded as "
-        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, in the `{mode}` "
-        "sandbox.",
+        f"`rnnlab grade --jobs {args.jobs} --timeout {args.timeout:g}` does, with "
+        f"`--isolation {mode}`.",
         "",
         "Cost is **CPU time** (user + system) of the grader and of every process it starts, not wall "
         "time: on a shared machine wall time measures the neighbours. Per notebook: the grader "
@@ -308,7 +313,7 @@ def report(runs: list[dict], args) -> str:
         "",
         "## Estimate for a course",
         "",
-        "From the median per notebook, 6 notebooks per student:",
+        f"From the median per notebook, {per_student} notebooks per student:",
         "",
     ]
     for lab, m in zip(labels, sums):
@@ -327,7 +332,6 @@ def report(runs: list[dict], args) -> str:
 
 def run_class(args, tagged: bool) -> dict:
     from rnnlab.grading import grade as grade_mod
-    from rnnlab.grading.sandbox import choose_mode
 
     meter = _Meter()
     _install(meter)
@@ -335,10 +339,10 @@ def run_class(args, tagged: bool) -> dict:
     try:
         subs = tmp / "submissions"
         n = build_class(subs, args.students, tagged)
-        mode = choose_mode(args.sandbox)
+        mode = args.isolation
         c0, w0 = _cpu(), time.monotonic()
         grade_mod.grade(subs, tmp / "out", jobs=args.jobs, timeout=args.timeout, seed=0,
-                        sandbox=args.sandbox, progress=False, echo=None)
+                        isolation=args.isolation, progress=False, echo=None)
         total_cpu, wall = _cpu() - c0, time.monotonic() - w0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -356,7 +360,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tag-experiments", action="store_true",
                         help="also grade the class with the experiment cells (EXPERIMENT_CELLS) "
                              "tagged grader-skip, as a second column")
-    parser.add_argument("--sandbox", default="auto", choices=("auto", "namespace", "process"))
+    parser.add_argument("--isolation", default="process", choices=("bwrap", "process"),
+                        help="process (default): wait4 sees the child's CPU; under bwrap it does not")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "GRADING.md"))
     parser.add_argument("--json", default=None, help="also write the runs (per-notebook rows) here")
     parser.add_argument("--render", nargs="+", default=None, metavar="JSON",

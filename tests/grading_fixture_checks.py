@@ -116,8 +116,8 @@ if __name__ == "__main__":  # python grading_fixture_checks.py SUBMISSIONS OUT [
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=20)
     parser.add_argument("--memory", type=int, default=1024)
-    parser.add_argument("--sandbox", default="auto")
+    parser.add_argument("--isolation", default="bwrap")
     args = parser.parse_args()
     grade(args.submissions, args.out, timeout=args.timeout, memory_mb=args.memory, jobs=args.jobs,
-          seed=args.seed, sandbox=args.sandbox, exercises=EXERCISES, progress=False)
+          seed=args.seed, isolation=args.isolation, exercises=EXERCISES, progress=False)
     sys.exit(0)

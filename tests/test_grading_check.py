@@ -1,7 +1,8 @@
-"""rnnlab.grading.check and its parts (registry, compare, serialize), on test-only exercises.
+"""rnnlab.grading.check and its parts (the exercises' mapping, compare, serialize), on test-only
+exercises.
 
-The exercises here are registered with ``registry.temporary`` so they never leak into the course's
-registry. Every wrong answer below is an independent wrong implementation (a mutant), never the
+The exercises here are added to the course's mapping with pytest's ``monkeypatch``, which removes
+them after each test. Every wrong answer below is an independent wrong implementation (a mutant), never the
 exercise's own ``mistakes`` function.
 """
 from __future__ import annotations
@@ -14,15 +15,20 @@ import numpy as np
 import pytest
 
 import grading_fixture_checks as fx
-from rnnlab.grading import CheckResult, Exercise, check, exercises, registry
+from rnnlab.grading import CheckResult, Exercise, check, checks, exercises
 from rnnlab.grading.compare import compare, compare_outputs, same
 from rnnlab.grading.serialize import Unsupported, WireError, decode, encode, pack, unpack
 
 
+def add(monkeypatch, *extra: Exercise) -> None:
+    """Make ``extra`` known to ``check`` for the current test only."""
+    for ex in extra:
+        monkeypatch.setitem(checks.EXERCISES, ex.id, ex)
+
+
 @pytest.fixture(autouse=True)
-def fixture_exercises():
-    with registry.temporary(*fx.EXERCISES):
-        yield
+def fixture_exercises(monkeypatch):
+    add(monkeypatch, *fx.EXERCISES)
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -151,7 +157,7 @@ def test_mutating_an_input_is_caught_and_cannot_fool_the_reference():
     assert check("99.add_arrays", spoil).status == "wrong"
 
 
-def test_an_exercise_that_updates_in_place_compares_arguments_after_the_call():
+def test_an_exercise_that_updates_in_place_compares_arguments_after_the_call(monkeypatch):
     def sgd(params, grads, lr):
         for k in params:
             params[k] -= lr * grads[k]
@@ -160,24 +166,24 @@ def test_an_exercise_that_updates_in_place_compares_arguments_after_the_call():
                   cases=lambda rng: [({"w": rng.standard_normal(3)}, {"w": rng.standard_normal(3)},
                                       0.1) for _ in range(3)],
                   reference=sgd, arg_names=("params", "grads", "lr"))
-    with registry.temporary(ex):
-        assert check("98.sgd", sgd).passed
+    add(monkeypatch, ex)
+    assert check("98.sgd", sgd).passed
 
-        def wrong_sign(params, grads, lr):
-            for k in params:
-                params[k] += lr * grads[k]
+    def wrong_sign(params, grads, lr):
+        for k in params:
+            params[k] += lr * grads[k]
 
-        r = check("98.sgd", wrong_sign)
-        assert r.status == "wrong" and "argument `params['w']`" in r.message
+    r = check("98.sgd", wrong_sign)
+    assert r.status == "wrong" and "argument `params['w']`" in r.message
 
-        def not_in_place(params, grads, lr):
-            return {k: params[k] - lr * grads[k] for k in params}
+    def not_in_place(params, grads, lr):
+        return {k: params[k] - lr * grads[k] for k in params}
 
-        r = check("98.sgd", not_in_place)
-        assert r.status == "wrong"
+    r = check("98.sgd", not_in_place)
+    assert r.status == "wrong"
 
 
-def test_custom_judge_is_used_and_its_message_shown():
+def test_custom_judge_is_used_and_its_message_shown(monkeypatch):
     def judge(case, got, expected):
         ok = isinstance(got, np.ndarray) and np.allclose(np.sort(got), np.sort(expected))
         return ok, "" if ok else "the values are not a permutation of the reference"
@@ -185,10 +191,10 @@ def test_custom_judge_is_used_and_its_message_shown():
     ex = Exercise(id="98.shuffle", notebook="98_x.ipynb", function="shuffle", points=1,
                   title="Any order", cases=lambda rng: [(rng.standard_normal(5),)],
                   reference=lambda x: x.copy(), judge=judge)
-    with registry.temporary(ex):
-        assert check("98.shuffle", lambda x: x[::-1].copy()).passed
-        r = check("98.shuffle", lambda x: x + 1)
-        assert r.status == "wrong" and "not a permutation" in r.message
+    add(monkeypatch, ex)
+    assert check("98.shuffle", lambda x: x[::-1].copy()).passed
+    r = check("98.shuffle", lambda x: x + 1)
+    assert r.status == "wrong" and "not a permutation" in r.message
 
 
 def test_cases_are_fresh_unless_seeded():
@@ -207,7 +213,7 @@ def test_cases_are_fresh_unless_seeded():
     assert all(np.array_equal(x, y) for x, y in zip(seen[:4], seen[4:]))
 
 
-# ----------------------------------------------------------------------------- spec and registry
+# ----------------------------------------------------------------------------- spec and mapping
 
 def test_exercise_validation():
     good = dict(id="98.f", notebook="98_x.ipynb", function="f", points=1, title="t",
@@ -221,23 +227,16 @@ def test_exercise_validation():
         Exercise(**{**good, "reference": 3})
 
 
-def test_temporary_registration_does_not_leak():
-    ex = Exercise(id="98.leak", notebook="98_x.ipynb", function="leak", points=1, title="t",
-                  cases=lambda rng: [(1,)], reference=lambda x: x)
-    with registry.temporary(ex) as added:
-        assert "98.leak" in exercises() and added["98.leak"] is ex
-    assert "98.leak" not in exercises()
-    with pytest.raises(KeyError):
-        registry.get("98.leak")
-
-
-def test_exercises_set_indexing():
+def test_exercises_is_a_copy_of_the_one_mapping_by_id():
     exs = exercises()
     assert "99.add_arrays" in exs and exs["99.add_arrays"] is fx.ADD
-    assert exs.ids() == sorted(exs.ids())
-    assert exs.by_notebook()[fx.NOTEBOOK] == [fx.ADD, fx.SCALE]
-    with pytest.raises(KeyError):
-        exs["00.none"]
+    course = {k: v for k, v in exs.items() if not k.startswith("99.")}
+    assert list(course) == sorted(course) and len(course) > 20
+    assert all(ex.id == key for key, ex in exs.items())
+    exs.pop("99.add_arrays")
+    assert "99.add_arrays" in exercises()  # callers cannot change the course's mapping
+    with pytest.raises(KeyError, match="valid ids: 01."):
+        check("00.none", lambda: None)
 
 
 # ----------------------------------------------------------------------------- compare

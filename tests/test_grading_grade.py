@@ -1,13 +1,14 @@
 """`rnnlab grade` on a folder of hostile and broken submissions (test-only exercises 99.*).
 
-One batch per sandbox mode is graded once per module (a few seconds each); the tests then assert
+One batch per isolation mode is graded once per module (a few seconds each); the tests then assert
 every row's status and score, the feedback, and that nothing outside the sandbox was touched.
-The namespace tests are skipped where Linux namespaces do not work (the reason is shown).
+The bwrap tests are skipped where bwrap is not installed (`make test` installs it as root).
 """
 from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,36 +19,40 @@ import grading_fixture_checks as fx
 import rnnlab
 from rnnlab.grading.generate import generate_notebook, render
 from rnnlab.grading.grade import FIELDS, grade
-from rnnlab.grading.sandbox import namespace_available
+from rnnlab.grading import sandbox
+from rnnlab.grading.sandbox import bwrap_available
 
 REPO = Path(rnnlab.__file__).resolve().parents[2]
 TIMEOUT = 8.0  # per submission; the fixture notebooks need about 1 s
 MEMORY_MB = 1024
 
-NS_OK, NS_WHY = namespace_available()
-needs_namespace = pytest.mark.skipif(not NS_OK, reason=f"namespace sandbox unavailable: {NS_WHY}")
+BWRAP_OK, BWRAP_WHY = bwrap_available()
+needs_bwrap = pytest.mark.skipif(not BWRAP_OK, reason=f"bwrap unavailable: {BWRAP_WHY}")
 AS_ROOT = os.getuid() == 0
 
 
-def _kernel_allows_namespaces() -> bool | None:
-    """Whether a bare `unshare` into the namespaces the sandbox uses works here (None: no way to ask)."""
-    tool = shutil.which("unshare")
+def test_bwrap_works_wherever_it_runs():
+    """The bwrap tests below skip where bwrap is missing; this one makes sure they do not skip
+    because the grader's use of it is broken (a bare bwrap with the same namespaces works)."""
+    tool = shutil.which("bwrap")
     if tool is None:
-        return None
-    args = [tool, "--mount", "--pid", "--net", "--ipc", "--uts", "--fork"]
+        pytest.skip("bwrap is not installed")
+    bare = [tool, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--", "true"]
     if os.getuid() != 0:
-        args += ["--user", "--map-root-user"]
-    return subprocess.run(args + ["true"], capture_output=True, timeout=30).returncode == 0
+        bare.insert(1, "--unshare-user")
+    if subprocess.run(bare, capture_output=True, timeout=30).returncode != 0:
+        pytest.skip("bwrap is installed but the kernel does not allow its namespaces here")
+    assert BWRAP_OK, f"bwrap works on this machine but the grader's use of it does not: {BWRAP_WHY}"
 
 
-def test_namespace_sandbox_works_wherever_the_kernel_allows_it():
-    """The namespace tests below skip on machines without namespaces; this one makes sure they do not
-    skip because the sandbox itself is broken (e.g. a checkout under /tmp hidden by the sandbox's
-    own /tmp), which would silently downgrade `rnnlab grade` to the weaker process mode."""
-    allowed = _kernel_allows_namespaces()
-    if not allowed:
-        pytest.skip("the kernel (or a missing `unshare` tool) does not allow these namespaces here")
-    assert NS_OK, f"namespaces work on this machine but the grader's namespace sandbox does not: {NS_WHY}"
+def test_without_bwrap_grade_refuses_and_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "_PROBED", [(False, "bwrap is not installed")])
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(RuntimeError) as err:
+        grade(tmp_path / "subs", tmp_path / "out", exercises=fx.EXERCISES, echo=None)
+    assert "apt-get install bubblewrap" in str(err.value) and "--isolation process" in str(err.value)
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
+
 
 FORKS = '''import os, time
 LIMITED = False
@@ -139,8 +144,13 @@ def build(root: Path, kinds: list[str]) -> tuple[Path, Path, Path]:
         "cheat": fx.notebook(CHEAT),
         "exits_early": fx.notebook(add_ok, scale_ok, "import os\nos._exit(0)"),
         "sys_exit": fx.notebook(add_ok, "import sys\nsys.exit('bye')", scale_ok),
-        "magics": fx.notebook("%matplotlib inline\n!echo hi\nimport numpy as np", add_ok,
-                              "%%time\n" + scale_ok),
+        "magics": fx.notebook(  # IPython as in Jupyter; shell escapes refused, not run
+            "%matplotlib inline\n!echo hi\nimport numpy as np", "%%bash\ntouch escaped.txt",
+            "%pip install nothing-at-all\nfiles = !ls\n%sx touch escaped2.txt\nimport os\n"
+            "RAN = bool(files) or any(os.path.exists(f) for f in ('escaped.txt', 'escaped2.txt'))",
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2])\ndisplay(np.zeros(2))\n%time x = 1",
+            "def add_arrays(a, b):\n    return a - b if RAN or get_ipython() is None else a + b",
+            "%%time\n" + scale_ok),
     }
     for kind in kinds:
         if kind == "unknown_name":
@@ -178,10 +188,10 @@ EXPECTED = {
                      "99.scale": ("missing", "0")},
 }
 
-NAMESPACE_KINDS = list(EXPECTED)
-# without namespaces the child can touch the grader's files (no vandal here: a documented limit),
+BWRAP_KINDS = list(EXPECTED)
+# without bwrap the child can touch the grader's files (no vandal here: a documented limit),
 # and as root it has no process limit (the fork loop has its own test, skipped as root)
-PROCESS_KINDS = ["full", "untouched", "raises", "loops", "hangs", "prints", "memory", "cheat",
+PROCESS_KINDS = ["full", "untouched", "raises", "loops", "hangs", "prints", "memory", "cheat", "magics",
                  "exits_early"]
 
 
@@ -193,13 +203,14 @@ def read_rows(out: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def namespace_batch(tmp_path_factory):
-    if not NS_OK:
-        pytest.skip(f"namespace sandbox unavailable: {NS_WHY}")
-    root = tmp_path_factory.mktemp("ns")
-    subs, out, sentinel = build(root, NAMESPACE_KINDS)
-    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, jobs=3, sandbox="namespace",
-                    exercises=fx.EXERCISES, progress=False, echo=None)
+def bwrap_batch(tmp_path_factory):
+    if not BWRAP_OK:
+        pytest.skip(f"bwrap unavailable: {BWRAP_WHY}")
+    root = tmp_path_factory.mktemp("bwrap")
+    subs, out, sentinel = build(root, BWRAP_KINDS)
+    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, jobs=3, isolation="bwrap",
+                    exercises=fx.EXERCISES, progress=False, echo=None,
+                    solutions=sentinel.parent)
     return summary, subs, out, sentinel
 
 
@@ -207,7 +218,7 @@ def namespace_batch(tmp_path_factory):
 def process_batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("proc")
     subs, out, sentinel = build(root, PROCESS_KINDS)
-    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, jobs=3, sandbox="process",
+    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, jobs=3, isolation="process",
                     exercises=fx.EXERCISES, progress=False, echo=None)
     return summary, subs, out, sentinel
 
@@ -223,20 +234,20 @@ def _check_rows(rows: list[dict], kinds: list[str]) -> None:
     assert len(rows) == sum(len(v) for v in expected.values())
 
 
-@needs_namespace
-def test_every_submission_gets_its_rows_in_the_namespace_sandbox(namespace_batch):
-    summary, subs, out, sentinel = namespace_batch
-    assert summary.mode == "namespace" and summary.graded == len(NAMESPACE_KINDS)
+@needs_bwrap
+def test_every_submission_gets_its_rows_under_bwrap(bwrap_batch):
+    summary, subs, out, sentinel = bwrap_batch
+    assert summary.mode == "bwrap" and summary.graded == len(BWRAP_KINDS)
     rows = read_rows(out)
-    _check_rows(rows, NAMESPACE_KINDS)
+    _check_rows(rows, BWRAP_KINDS)
     assert rows == sorted(rows, key=lambda r: (r["student"], r["notebook"], r["exercise"]))
     assert all(r["max_score"] == {"99.add_arrays": "2", "99.scale": "1", "": "0"}[r["exercise"]]
                for r in rows)
 
 
-@needs_namespace
-def test_the_sandbox_hid_and_protected_the_graders_files(namespace_batch):
-    summary, subs, out, sentinel = namespace_batch
+@needs_bwrap
+def test_the_sandbox_hid_and_protected_the_graders_files(bwrap_batch):
+    summary, subs, out, sentinel = bwrap_batch
     assert sentinel.read_text() == "model answers"  # neither deleted nor overwritten
     assert (out / "grades.csv").exists() and len(read_rows(out)) == len(summary.rows)
     assert (subs / "vandal" / fx.NOTEBOOK).exists()
@@ -246,9 +257,9 @@ def test_the_sandbox_hid_and_protected_the_graders_files(namespace_batch):
     assert by[("forks", "99.add_arrays")]["status"] == "passed"  # its fork loop hit the limit
 
 
-@needs_namespace
-def test_messages_say_what_went_wrong(namespace_batch):
-    summary, subs, out, _ = namespace_batch
+@needs_bwrap
+def test_messages_say_what_went_wrong(bwrap_batch):
+    summary, subs, out, _ = bwrap_batch
     msg = {(r["student"], r["exercise"]): r["message"] for r in summary.rows}
     assert "did you rename it? found `add_array`" in msg[("renamed", "99.add_arrays")]
     assert "has shape" in msg[("wrong_shape_dtype", "99.add_arrays")]
@@ -266,10 +277,10 @@ def test_messages_say_what_went_wrong(namespace_batch):
     assert "Likely mistake" not in msg[("cheat", "99.add_arrays")]
 
 
-@needs_namespace
-def test_feedback_files(namespace_batch):
-    summary, subs, out, _ = namespace_batch
-    for kind in NAMESPACE_KINDS:
+@needs_bwrap
+def test_feedback_files(bwrap_batch):
+    summary, subs, out, _ = bwrap_batch
+    for kind in BWRAP_KINDS:
         name = "notes.md" if kind == "unknown_name" else "99_fixture.md"
         assert (out / "feedback" / kind / name).is_file(), kind
     full = (out / "feedback" / "full" / "99_fixture.md").read_text()
@@ -281,34 +292,38 @@ def test_feedback_files(namespace_batch):
     prints = (out / "feedback" / "prints" / "99_fixture.md").read_text()
     assert "output truncated" in prints and "score is not affected" in prints
     assert len(prints) < 20_000
+    magics = (out / "feedback" / "magics" / "99_fixture.md").read_text()
+    for command in ("!echo hi", "%%bash", "%pip install nothing-at-all", "!!ls", "%sx touch"):
+        assert f"`{command}" in magics and "was not run (the grader runs no shell commands" in magics
+    assert "raised" not in magics  # %matplotlib inline, display() and %time work as in Jupyter
     untouched = (out / "feedback" / "untouched" / "99_fixture.md").read_text()
     assert "NotImplementedError" in untouched
     for path in (out / "feedback").rglob("*.md"):  # no machine paths of the grader leak out
         assert str(out) not in path.read_text() and str(subs) not in path.read_text()
 
 
-@needs_namespace
-def test_summary_counts_statuses(namespace_batch):
-    summary, *_ = namespace_batch
+@needs_bwrap
+def test_summary_counts_statuses(bwrap_batch):
+    summary, *_ = bwrap_batch
     assert "statuses: passed" in summary.text and "99.add_arrays" in summary.text
-    counts = summary.status_counts()
+    counts = Counter(r["status"] for r in summary.rows)
     assert counts["timeout"] == 2 and counts["unknown notebook"] == 1 and counts["crashed"] == 2
     assert summary.ignored == ["unknown_name/notes.ipynb: not a notebook of this course (expected one "
                                "of: 99_fixture.ipynb)"]
 
 
-def test_every_submission_gets_its_rows_in_the_process_fallback(process_batch):
+def test_every_submission_gets_its_rows_in_the_process_mode(process_batch):
     summary, subs, out, sentinel = process_batch
     assert summary.mode == "process"
     _check_rows(read_rows(out), PROCESS_KINDS)
 
 
-def test_process_fallback_limits_a_fork_loop(tmp_path):
+def test_process_mode_limits_a_fork_loop(tmp_path):
     if AS_ROOT:
-        pytest.skip("without namespaces RLIMIT_NPROC is not enforced for root (documented on the "
-                    "instructors' page); the namespace sandbox test covers the fork loop")
+        pytest.skip("in the process mode RLIMIT_NPROC is not enforced for root (documented on "
+                    "the instructors' page); the bwrap test covers the fork loop")
     subs, out, _ = build(tmp_path, ["forks"])
-    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, sandbox="process",
+    summary = grade(subs, out, timeout=TIMEOUT, memory_mb=MEMORY_MB, isolation="process",
                     exercises=fx.EXERCISES, progress=False, echo=None)
     _check_rows(summary.rows, ["forks"])
 
@@ -351,7 +366,7 @@ def _chapter_notebooks() -> list:
         return [pytest.param(f"error: the check modules do not import: {err!r}", id="registry")]
     found = []
     for solution in sorted((REPO / "solutions").glob("0[12]_*.ipynb")):
-        exs = [ex for ex in registered if ex.notebook == solution.name]
+        exs = [ex for ex in registered.values() if ex.notebook == solution.name]
         if exs and (REPO / "exercises" / solution.name).exists():
             found.append(pytest.param(solution.name, id=solution.stem))
     return found or [pytest.param(None, marks=pytest.mark.skip(
@@ -364,7 +379,7 @@ def test_real_chapter_solution_gets_full_marks_and_its_exercise_zero(name, tmp_p
 
     if name.startswith("error: "):
         pytest.fail(name)
-    exs = [ex for ex in exercises() if ex.notebook == name]
+    exs = [ex for ex in exercises().values() if ex.notebook == name]
     subs = tmp_path / "subs"
     for student, folder in (("solution", "solutions"), ("untouched", "exercises")):
         (subs / student).mkdir(parents=True)

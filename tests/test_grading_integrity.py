@@ -150,11 +150,17 @@ def test_written_answers_are_listed_as_not_auto_graded(tmp_path):
     subs = tmp_path / "subs"
     nb = generate_notebook(fx.solution_notebook(), fx.NOTEBOOK)
     write(subs, f"amy/{fx.NOTEBOOK}", render(nb))
-    summary = grade(subs, tmp_path / "out", **KW)
+    answered = render(nb).replace("*Write your answer here.*", "Because sums are linear.")
+    write(subs, f"ben/{fx.NOTEBOOK}", answered)
+    write(tmp_path, f"solutions/{fx.NOTEBOOK}", fx.dumps(fx.solution_notebook()))
+    summary = grade(subs, tmp_path / "out", solutions=tmp_path / "solutions", **KW)
     feedback = (tmp_path / "out" / "feedback" / "amy" / "99_fixture.md").read_text()
     assert "## Written answers (not auto-graded)" in feedback and "not answered yet" in feedback
     written = csv_rows(tmp_path / "out" / "written.csv")
-    assert [(w["student"], w["answered"]) for w in written] == [("amy", "no")]
+    # named after the solutions' heading above the answer, found by cell id once answered
+    assert [(w["student"], w["item"], w["answered"]) for w in written] == [
+        ("amy", "written answer 1 (Fixture exercises)", "no"),
+        ("ben", "written answer 1 (Fixture exercises)", "yes")]
 
 
 def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
@@ -183,7 +189,9 @@ def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
 def test_cli_exit_status_when_something_was_ignored(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs, f"alice/{fx.NOTEBOOK}", FULL)
-    args = [str(subs), "--out", str(out), "--no-progress", "--timeout", "8"]
+    (tmp_path / "solutions").mkdir()
+    args = [str(subs), "--out", str(out), "--no-progress", "--timeout", "8",
+            "--solutions", str(tmp_path / "solutions")]
 
     def run(*extra):
         import rnnlab.grading.grade as g
@@ -247,3 +255,13 @@ def test_hints_switch(tmp_path, level):
     assert (mistake in by[("sub", "99.add_arrays")]["message"]) == (level != "none")
     assert (hint in feedback) == (level == "full")
     assert feedback.count("Likely mistake") == (level != "none")
+
+
+def test_cli_needs_the_solutions_folder(tmp_path, monkeypatch, capsys):
+    subs = tmp_path / "subs"
+    write(subs, f"alice/{fx.NOTEBOOK}", FULL)
+    monkeypatch.chdir(tmp_path)  # no solutions/ here
+    assert main(["grade", str(subs), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "no folder 'solutions'" in err and "--solutions DIR" in err
+    assert not (tmp_path / "out").exists()

@@ -10,6 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnnlab import __version__
+from rnnlab.grading import grade as grading
+from rnnlab.grading.checker import exercises, format_points
+from rnnlab.grading.generate import MarkerError, build_exercises, check_exercises
+
 COMMANDS = """\
 commands:
   rnnlab exercises build [--check]
@@ -17,8 +22,9 @@ commands:
       committed exercises/ are up to date (exit 1 if not)
   rnnlab exercises list
       list the graded exercises (id, notebook, points, title)
-  rnnlab grade SUBMISSIONS --out DIR [--timeout S] [--memory MB] [--jobs N] [--regrade]
-               [--roster FILE] [--hints none|mistake|full] [--allow-ignored]
+  rnnlab grade SUBMISSIONS --out DIR [--solutions DIR] [--timeout S] [--memory MB]
+               [--jobs N] [--regrade] [--roster FILE] [--hints none|mistake|full]
+               [--isolation bwrap|process] [--allow-ignored]
       grade SUBMISSIONS/<student>/<notebook>.ipynb into DIR/grades.csv (one row per
       student, notebook and exercise), DIR/students.csv (totals), DIR/lms.csv (LMS
       import) and DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged
@@ -28,18 +34,12 @@ Run `rnnlab COMMAND --help` for a command's options.
 """
 
 
-def _version() -> str:
-    from rnnlab import __version__
-
-    return __version__
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnnlab", description="rnnlab: exercises and grading for the rnnlab course on "
                                    "recurrent neural networks.",
         epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"rnnlab {_version()}")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ex = sub.add_parser("exercises", help="build or list the exercise notebooks",
@@ -62,12 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     grade = sub.add_parser(
         "grade", help="grade a folder of student notebooks",
         description="Grade SUBMISSIONS/<student>/<notebook>.ipynb. Each submission runs in its own "
-                    "sandboxed process with limits; its functions are scored in the grader on fresh "
-                    "random inputs. Writes DIR/grades.csv and DIR/feedback/<student>/<notebook>.md; "
+                    "isolated process (bwrap) with limits; its functions are scored in the grader "
+                    "on fresh random inputs. Writes DIR/grades.csv and DIR/feedback/<student>/<notebook>.md; "
                     "a rerun skips unchanged submissions.")
     grade.add_argument("submissions", metavar="SUBMISSIONS",
                        help="folder holding <student>/<notebook>.ipynb")
     grade.add_argument("--out", required=True, metavar="DIR", help="output folder for the gradebook")
+    grade.add_argument("--solutions", default=None, metavar="DIR",
+                       help="the course's folder of solution notebooks (names the written answers; "
+                            "never shown to submissions); default: solutions in the current folder")
     grade.add_argument("--timeout", type=float, default=120.0, metavar="S",
                        help="wall-clock seconds per submission (default: 120)")
     grade.add_argument("--memory", type=int, default=3072, metavar="MB",
@@ -79,9 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, default=None, metavar="N",
                        help="draw the random cases from this seed (reproducible runs; default: fresh "
                             "entropy for every submission)")
-    grade.add_argument("--sandbox", choices=("auto", "namespace", "process"), default="auto",
-                       help="namespace: Linux namespaces hide your files from submissions; process: "
-                            "plain child processes; auto (default): namespace when it works here")
+    grade.add_argument("--isolation", choices=("bwrap", "process"), default="bwrap",
+                       help="bwrap (default): each submission runs under bubblewrap, without "
+                            "network and without sight of your files; process: plain child "
+                            "processes with resource limits only (weaker: they can read your files)")
     grade.add_argument("--roster", metavar="FILE", default=None,
                        help="file of student names (one per line, or a CSV with a 'student' "
                             "column): students without a folder get rows with status 'missing'")
@@ -96,8 +100,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _exercises_build(args) -> int:
-    from rnnlab.grading.generate import MarkerError, build_exercises, check_exercises
-
     solutions = Path(args.solutions)
     if not solutions.is_dir():
         print(f"rnnlab exercises build: no folder {args.solutions!r} (run it from the course's root, "
@@ -126,10 +128,7 @@ def _exercises_build(args) -> int:
 
 
 def _exercises_list() -> int:
-    from rnnlab.grading.checker import format_points
-    from rnnlab.grading.registry import exercises
-
-    exs = exercises()
+    exs = list(exercises().values())
     if not exs:
         print("no graded exercises are registered")
         return 0
@@ -142,12 +141,17 @@ def _exercises_list() -> int:
 
 
 def _grade(args) -> int:
-    from rnnlab.grading.grade import grade
-
+    solutions = args.solutions or "solutions"
+    if not Path(solutions).is_dir():
+        print(f"rnnlab grade: no folder {solutions!r} of solution notebooks (run it from the "
+              f"course's root, or pass --solutions DIR)", file=sys.stderr)
+        return 2
     try:
-        summary = grade(args.submissions, args.out, timeout=args.timeout, memory_mb=args.memory,
-                        jobs=args.jobs, regrade=args.regrade, seed=args.seed, sandbox=args.sandbox,
-                        progress=not args.no_progress, roster=args.roster, hints=args.hints)
+        summary = grading.grade(
+            args.submissions, args.out, solutions=solutions, timeout=args.timeout,
+            memory_mb=args.memory, jobs=args.jobs, regrade=args.regrade, seed=args.seed,
+            isolation=args.isolation, progress=not args.no_progress, roster=args.roster,
+            hints=args.hints)
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as err:
         print(f"rnnlab grade: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Graded exercises: the checks that exercise notebooks call, and the instructor's grader.
 
-- :func:`exercises` -- the registry of graded exercises (each check module in
-  :mod:`rnnlab.grading.checks` registers its chapter's exercises, see :mod:`rnnlab.grading.spec`).
+- :func:`exercises` -- ``{id: Exercise}`` of the course, collected from the chapters' check modules
+  (:mod:`rnnlab.grading.checks`; the record is :class:`rnnlab.grading.spec.Exercise`).
 - :func:`check` -- ``check("01.rnn_step", rnn_step)`` judges a student's function on fresh random
   cases and returns a :class:`CheckResult` (``.passed``, ``.score``, ``.max_score``, ``.message``,
   ``.status``); a wrong answer never raises, an unknown id raises ``KeyError``.
@@ -11,8 +11,7 @@
 """
 from __future__ import annotations
 
-from rnnlab.grading.checker import CheckResult, check, judge
-from rnnlab.grading.registry import exercises
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.checker import CheckResult, check, exercises, judge
+from rnnlab.grading.spec import Exercise
 
-__all__ = ["Exercise", "register", "exercises", "check", "CheckResult", "judge"]
+__all__ = ["Exercise", "exercises", "check", "CheckResult", "judge"]

@@ -2,8 +2,9 @@
 
 It is trusted code running hostile code in the same process, so it trusts nothing afterwards: it
 reads the job (the notebook's code cells, the exercises' function names and the cases) *before* any
-student code runs, applies the resource limits, executes the cells in one namespace (IPython magics
-and shell lines stripped), then calls each graded function on the cases and streams what came back
+student code runs, applies the resource limits, runs the cells in an IPython ``InteractiveShell``
+(magics and ``display`` behave as in Jupyter; shell escapes such as ``!cmd``, ``%pip`` or ``%%bash``
+are refused and reported, never run), then calls each graded function on the cases and streams what came back
 to the grader over the result pipe FD, one frame per exercise (``rnnlab.grading.serialize``: JSON and
 ``np.save(allow_pickle=False)``, never pickle). Whatever the student's code does to this process -
 patching ``rnnlab.grading.check``, printing "passed", writing forged frames, exiting early - the
@@ -13,11 +14,11 @@ import time as _time
 
 _STARTED = _time.monotonic()
 
-import builtins  # noqa: E402
 import difflib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
+import signal  # noqa: E402
 import struct  # noqa: E402
 import sys  # noqa: E402
 
@@ -30,42 +31,44 @@ def _read_job(path):
     for p in paths:
         if p not in sys.path:
             sys.path.append(p)
-    from rnnlab.grading import serialize
+    from rnnlab.grading import serialize  # importable only now: the grader chose the path
 
     return serialize.unpack(raw)
 
 
-def _limit(which, soft, hard=None):
-    hard = soft if hard is None else hard
-    try:
-        cur_soft, cur_hard = resource.getrlimit(which)
-        if cur_hard != resource.RLIM_INFINITY:
-            hard = min(hard, cur_hard)
-            soft = min(soft, hard)
-        resource.setrlimit(which, (soft, hard))
-    except (ValueError, OSError):
-        pass
-
-
 def _apply_limits(limits):
-    _limit(resource.RLIMIT_CORE, 0)
-    if limits.get("memory_bytes"):
-        _limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
-    if limits.get("cpu_seconds"):
-        cpu = int(limits["cpu_seconds"])
-        _limit(resource.RLIMIT_CPU, cpu, cpu + 2)
-    if limits.get("file_bytes"):
-        _limit(resource.RLIMIT_FSIZE, int(limits["file_bytes"]))
-    if limits.get("open_files"):
-        _limit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
-    if limits.get("processes"):
-        _limit(resource.RLIMIT_NPROC, int(limits["processes"]))
+    """The job's resource limits (never above a hard limit already set)."""
+    cpu = int(limits.get("cpu_seconds") or 0)
+    for which, soft, hard in (
+            (resource.RLIMIT_CORE, 0, 0),
+            (resource.RLIMIT_AS, limits.get("memory_bytes"), limits.get("memory_bytes")),
+            (resource.RLIMIT_CPU, cpu, cpu + 2),
+            (resource.RLIMIT_FSIZE, limits.get("file_bytes"), limits.get("file_bytes")),
+            (resource.RLIMIT_NOFILE, limits.get("open_files"), limits.get("open_files")),
+            (resource.RLIMIT_NPROC, limits.get("processes"), limits.get("processes"))):
+        if which != resource.RLIMIT_CORE and not soft:
+            continue
+        try:
+            current = resource.getrlimit(which)[1]
+            if current != resource.RLIM_INFINITY:
+                hard, soft = min(int(hard), current), min(int(soft), current)
+            resource.setrlimit(which, (int(soft), int(hard)))
+        except (ValueError, OSError):
+            pass
+
+
+def _drop_privileges(uid):
+    """As root under bwrap: become an unused uid before any student code runs (no capabilities
+    left, the process limit counts only this child's processes). A failure ends the run."""
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
 
 
 def _die_with_parent():
     try:
-        import ctypes
-        import signal
+        import ctypes  # only the process mode needs it
 
         ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:
@@ -106,25 +109,19 @@ def _on_alarm(signum, frame):
 
 
 def _arm(seconds, kind):
-    import signal
-
     _ALARM[0] = kind
     signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
 
 
 def _disarm():
-    import signal
-
     signal.setitimer(signal.ITIMER_REAL, 0)
     _ALARM[0] = None
 
 
 def _write_helpers(files):
     """The student's .py files beside the notebook go into the working folder, importable."""
-    if not files:
-        return
     here = os.getcwd()
-    for name, text in files.items():
+    for name, text in (files or {}).items():
         if not (isinstance(name, str) and name.endswith(".py") and os.path.basename(name) == name
                 and not name.startswith(".")):
             continue
@@ -137,9 +134,45 @@ def _write_helpers(files):
         sys.path.append(here)
 
 
-def _display(*objs, **kwargs):
-    for obj in objs:
-        print(repr(obj))
+# Shell escapes and what runs other programs: refused (reported to the grader), never run.
+REFUSED_LINE = ("system", "sx", "sc", "pip", "conda", "mamba", "micromamba", "uv", "alias",
+                "unalias", "rehashx", "edit", "ed", "pastebin", "killbgscripts")
+REFUSED_CELL = ("!", "bash", "sh", "script", "system", "sx", "perl", "ruby", "python", "python2",
+                "python3", "pypy")
+
+
+def _make_shell(cell_index, send):
+    """An IPython shell whose cells are named ``<cell i>`` and whose shell escapes are refused."""
+    # imported here, after _read_job has set the import path the grader chose
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class _Shell(InteractiveShell):
+        """IPython without a terminal or a kernel: figures are shown inline, nothing to start."""
+
+        def enable_gui(self, gui=None):
+            pass
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.xmode = "Plain"
+    shell = _Shell.instance(config=config)
+    shell.compile.get_code_name = lambda raw, code, number: f"<cell {cell_index[0]}>"
+
+    def refuse(what):
+        what = " ".join(str(what).split())[:100]
+        send({"type": "refused", "index": cell_index[0], "command": what})
+        print(f"[grader] not run: {what} (the grader runs no shell commands)")
+
+    shell.system = shell.system_raw = shell.system_piped = lambda cmd: refuse(f"!{cmd}")
+    shell.getoutput = lambda cmd, split=True, depth=0: refuse(f"!!{cmd}") or []
+    magics = shell.magics_manager.magics
+    for name in REFUSED_LINE:
+        magics["line"][name] = lambda line="", _n=name: refuse(f"%{_n} {line}")
+    for name in REFUSED_CELL:
+        magics["cell"][name] = lambda line="", cell="", _n=name: refuse(f"%%{_n} {line}")
+    return shell
 
 
 def main(argv):
@@ -148,7 +181,9 @@ def main(argv):
         _die_with_parent()
     header, arrays = _read_job(job_path)
 
-    from rnnlab.grading import notebook, serialize
+    # this file runs as a script (python -I): rnnlab is importable once _read_job set the path
+    import rnnlab.grading
+    from rnnlab.grading import serialize
     from rnnlab.grading.compare import same
     from rnnlab.grading.outcome import error_info
 
@@ -174,33 +209,29 @@ def main(argv):
         except Exception:
             pass
 
-    import rnnlab.grading
-
     rnnlab.grading.check = _skipped_check
     rnnlab.grading.checker.check = _skipped_check
+    cell_index = [0]
+    shell = _make_shell(cell_index, send)
+    namespace = shell.user_ns
+    _drop_privileges(header.get("uid"))
     _apply_limits(header["limits"])
-
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "display": _display}
-    import linecache
-    import signal
-    import time
 
     # Time budget: the cells get 60 % of the time limit (counted from the harness's start), the
     # graded calls share what is left up to 90 %; the grader's hard kill at 100 % is the last
     # resort. A cell that runs past its share is stopped, later cells are not run, and the
     # functions defined so far are still called.
     timeout = float(header.get("timeout") or 0)
-    started = _STARTED
-    cells_until = started + 0.6 * timeout
-    calls_until = started + 0.9 * timeout
+    cells_until = _STARTED + 0.6 * timeout
+    calls_until = _STARTED + 0.9 * timeout
     if timeout > 0:
         signal.signal(signal.SIGALRM, _on_alarm)
-    _write_helpers(header.get("files") or {})
+    _write_helpers(header.get("files"))
 
     for i, cell in enumerate(header["cells"]):
         send({"type": "cell", "index": i})
-        filename = f"<cell {i}>"
-        left = cells_until - time.monotonic()
+        cell_index[0] = i
+        left = cells_until - _time.monotonic()
         if timeout > 0 and left <= 0:
             send({"type": "cell_error", "index": i, "error": {
                 "type": "CellTimeBudget", "message": (
@@ -208,27 +239,27 @@ def main(argv):
                     f"the notebook's cells")}})
             break
         try:
-            source = notebook.strip_magics(cell["source"])
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-            code = compile(source, filename, "exec", dont_inherit=True)
             if timeout > 0:
                 _arm(left, CellTimeBudget)
             try:
-                exec(code, namespace)
+                result = shell.run_cell(cell["source"], store_history=False)
             finally:
                 if timeout > 0:
                     _disarm()
-        except CellTimeBudget:
+            err = result.error_before_exec or result.error_in_exec
+        except CellTimeBudget as budget:  # the alarm rang outside the cell's own code
+            err = budget
+        if isinstance(err, CellTimeBudget):
             send({"type": "cell_error", "index": i, "error": {
                 "type": "CellTimeBudget", "message": (
                     f"it ran past the {0.6 * timeout:.0f} s the grader gives the notebook's cells "
                     f"(an endless loop or a long experiment?); the cells after it were not run, the "
                     f"functions defined before were graded")}})
             break
-        except BaseException as err:  # noqa: BLE001 - a cell's failure is feedback, not the end
+        if err is not None:  # a cell's failure is feedback, not the end
             try:
-                info = error_info(err, is_student=is_student, where=where)
-                send({"type": "cell_error", "index": i, "error": info.to_json()})
+                send({"type": "cell_error", "index": i,
+                      "error": error_info(err, is_student=is_student, where=where).to_json()})
             except BaseException:  # noqa: BLE001
                 send({"type": "cell_error", "index": i,
                       "error": {"type": "Exception", "message": "(unprintable error)"}})
@@ -246,15 +277,15 @@ def main(argv):
                   "suggest": difflib.get_close_matches(name, names, n=3, cutoff=0.6)})
             continue
         send({"type": "calling", "id": ex["id"]})
-        share = (calls_until - time.monotonic()) / max(1, len(exercises) - k)
-        ex_until = time.monotonic() + max(share, 0.5)
+        share = (calls_until - _time.monotonic()) / max(1, len(exercises) - k)
+        ex_until = _time.monotonic() + max(share, 0.5)
         results, sent_arrays = [], []
         for case in ex["cases"]:
             try:
                 args = list(decode(case, arrays))
                 pristine = decode(case, arrays)
                 if timeout > 0:
-                    _arm(ex_until - time.monotonic(), CallTimeBudget)
+                    _arm(ex_until - _time.monotonic(), CallTimeBudget)
                 try:
                     returned = func(*args)
                 finally:
@@ -283,7 +314,6 @@ def main(argv):
                     info = {"type": type(err).__name__, "message": ""}
                 results.append({"error": info})
         send({"type": "exercise", "id": ex["id"], "status": "called", "results": results}, sent_arrays)
-    send({"type": "done"})
     out.close()
 
 

@@ -13,21 +13,33 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from rnnlab.grading import registry
+from rnnlab.grading import checks
 from rnnlab.grading.compare import compare, compare_outputs, describe_short, same
 from rnnlab.grading.outcome import CallOutcome, ErrorInfo, call_function
 from rnnlab.grading.serialize import roundtrip
 from rnnlab.grading.spec import Exercise
 
-__all__ = ["CheckResult", "check", "judge", "missing_result", "draw_cases", "describe_case",
-           "format_points", "STATUSES"]
+__all__ = ["CheckResult", "check", "exercises", "judge", "missing_result", "draw_cases",
+           "describe_case", "format_points"]
 
-STATUSES = ("passed", "wrong", "not attempted", "error", "memory", "missing")
+
+def exercises() -> dict[str, Exercise]:
+    """The course's graded exercises: ``{"01.rnn_step": Exercise, ...}``, sorted by id."""
+    return dict(checks.EXERCISES)
+
+
+def _exercise(exercise_id: str) -> Exercise:
+    try:
+        return checks.EXERCISES[exercise_id]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown exercise id {exercise_id!r}; valid ids: "
+                       f"{', '.join(checks.EXERCISES)}") from None
 
 
 def format_points(x: float) -> str:
@@ -269,7 +281,7 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
     returned result there. An unknown
     ``exercise_id`` raises ``KeyError`` listing the valid ids. ``seed`` fixes the cases (tests).
     """
-    ex = registry.get(exercise_id)
+    ex = _exercise(exercise_id)
     if func is None or not callable(func):
         return missing_result(ex, f"expected the function `{ex.function}`, got "
                                   f"{'None' if func is None else type(func).__name__}")
@@ -283,8 +295,6 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
 
 def _in_ipython() -> bool:
     """Whether an IPython shell or kernel runs this code (it displays a returned result itself)."""
-    import sys
-
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return False

@@ -14,9 +14,8 @@ For each ``solutions/NAME.ipynb`` :func:`build_exercises` writes ``exercises/NAM
   ``raises-exception``;
 - a first markdown cell says the file is generated.
 
-The output is deterministic byte for byte (JSON as nbformat writes it: indent 1, sorted keys,
-``ensure_ascii=False``, sources split into lines, a trailing newline), so ``--check`` can compare
-the committed files with what the generator would write.
+Notebooks are read and written with nbformat; the output is deterministic byte for byte, so
+``--check`` can compare the committed files with what the generator would write.
 """
 from __future__ import annotations
 
@@ -28,7 +27,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnlab.grading.notebook import strip_magics
+import nbformat
+
+from rnnlab.grading.notebook import python_source
 
 __all__ = ["MarkerError", "generate_notebook", "build_exercises", "check_exercises", "render",
            "BEGIN", "END", "DEFAULT_HINT"]
@@ -93,7 +94,7 @@ def _runs_when_executed(source: str, raise_lines: list[int], fallback: bool) -> 
     """Whether one of the inserted ``raise`` lines (1-based) runs when the cell runs, i.e. is not
     inside a function body (a class body or a loop runs at once). ``fallback`` if it does not parse."""
     try:
-        tree = ast.parse(strip_magics(source))
+        tree = ast.parse(python_source(source))
     except SyntaxError:
         return fallback
     deferred: set[int] = set()
@@ -200,16 +201,15 @@ def generate_notebook(solution: dict, name: str) -> dict:
 
 
 def render(nb: dict) -> str:
-    """JSON text exactly as ``nbformat.write`` lays it out (with its trailing newline)."""
-    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
-    return text if text.endswith("\n") else text + "\n"
+    """The notebook's file contents, as ``nbformat.write`` writes them."""
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
 
 def _read(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise MarkerError(f"{path.name}: not valid JSON ({err})") from None
+        return nbformat.read(path, as_version=4)
+    except ValueError as err:  # not JSON, or not a notebook nbformat can read
+        raise MarkerError(f"{path.name}: not a readable notebook ({err})") from None
 
 
 def _expected(solutions_dir: Path) -> dict[str, str]:

@@ -20,11 +20,13 @@ interrupted run resumes to the same gradebook as an uninterrupted one.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -35,24 +37,28 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rnnlab.grading import serialize
-from rnnlab.grading.checker import CheckResult, draw_cases, format_points, judge, missing_result
-from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, cell_source, parse_notebook
-from rnnlab.grading.outcome import CallOutcome, ErrorInfo
-from rnnlab.grading.sandbox import (Limits, RunResult, choose_mode, namespace_available, nproc_limit,
+from rnnlab.grading.checker import (CheckResult, draw_cases, format_points, judge, missing_result)
+from rnnlab.grading.checker import exercises as all_exercises
+from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_notebook
+from rnnlab.grading.generate import ANSWER_MD, generate_notebook
+from rnnlab.grading.outcome import CallOutcome, ErrorInfo, one_line
+from rnnlab.grading.sandbox import (Limits, RunResult, check_isolation, drop_uid, nproc_limit,
                                     python_paths, run_job)
 from rnnlab.grading.spec import Exercise
 
-__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "find_submissions", "discover",
-           "canonical_name", "match_notebook"]
+__all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "discover", "canonical_name",
+           "match_notebook"]
 
 FIELDS = ("student", "notebook", "exercise", "score", "max_score", "status", "message")
+# a row's status: a check's verdict (rnnlab.grading.checker) or what kept the grader from one
 STATUSES = ("passed", "wrong", "not attempted", "error", "missing", "timeout", "memory", "crashed",
             "invalid notebook", "unknown notebook")
 CSV_NAME = "grades.csv"
 LEDGER_NAME = ".graded.jsonl"
-MAX_MESSAGE = 1000
+MAX_ROW_MESSAGE = 1000  # characters of a gradebook row's message
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,6 @@ class Summary:
     ignored: list = field(default_factory=list)
     stale: list = field(default_factory=list)
     totals: list = field(default_factory=list)
-
-    def status_counts(self) -> Counter:
-        return Counter(r["status"] for r in self.rows)
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -224,12 +227,6 @@ def discover(root: str | Path, known: Sequence[str] = ()) -> Discovery:
     return found
 
 
-def find_submissions(root: str | Path, known: Sequence[str] = ()) -> tuple[list[Submission], list[str]]:
-    """The submissions and the ignored paths of :func:`discover` (kept for callers of old)."""
-    found = discover(root, known)
-    return found.submissions, found.ignored
-
-
 def _fingerprint(exs: Sequence[Exercise]) -> str:
     text = json.dumps([[e.id, e.function, float(e.points)] for e in exs])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -238,11 +235,6 @@ def _fingerprint(exs: Sequence[Exercise]) -> str:
 def _case_seed(seed: int, key: str, exercise_id: str) -> list[int]:
     digest = hashlib.sha256(f"{seed}\0{key}\0{exercise_id}".encode()).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
 
 
 def _body(message: str) -> str:
@@ -257,7 +249,6 @@ class _Graded:
     sub: Submission
     sha256: str
     fingerprint: str
-    results: list  # (Exercise | None, CheckResult-like dict)
     rows: list
     feedback: str
     written: list = field(default_factory=list)
@@ -266,12 +257,10 @@ class _Graded:
 def _row(sub: Submission, exercise: str, score: float, max_score: float, status: str, message: str) -> dict:
     return {"student": sub.student, "notebook": sub.notebook, "exercise": exercise,
             "score": format_points(score), "max_score": format_points(max_score), "status": status,
-            "message": _one_line(message)}
+            "message": one_line(message, MAX_ROW_MESSAGE)}
 
 
 def _signal_name(sig: int) -> str:
-    import signal
-
     try:
         return signal.Signals(sig).name
     except ValueError:
@@ -283,9 +272,9 @@ class _RunReader:
 
     def __init__(self, run: RunResult, cells: list[dict], exercise_ids: set[str]):
         self.cell_errors: dict[int, ErrorInfo] = {}
+        self.refused: list[tuple[int, str]] = []  # (cell index, shell command not run)
         self.progress: str | None = None  # the last thing the child said it was doing
         self.exercise_frames: dict[str, tuple[dict, list]] = {}
-        self.done = False
         for header, arrays in run.frames:
             kind = header.get("type")
             index = header.get("index")
@@ -296,14 +285,15 @@ class _RunReader:
                     self.cell_errors.setdefault(index, ErrorInfo.from_json(header.get("error")))
                 except ValueError:
                     pass
+            elif kind == "refused" and type(index) is int and 0 <= index < len(cells) \
+                    and isinstance(header.get("command"), str) and len(self.refused) < 10:
+                self.refused.append((index, header["command"][:100]))
             elif kind == "calls":
                 self.progress = "calling the graded functions"
             elif kind == "calling" and header.get("id") in exercise_ids:
                 self.progress = f"calling the function of {header['id']} on the grader's cases"
             elif kind == "exercise" and header.get("id") in exercise_ids:
                 self.exercise_frames.setdefault(header["id"], (header, arrays))
-            elif kind == "done":
-                self.done = True
 
 
 def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int]) -> list[CallOutcome]:
@@ -430,17 +420,16 @@ def _cell_label(index: int, source: str, functions: dict[str, str]) -> str:
     return f"code cell {index} (`{first}`)" if first else f"code cell {index}"
 
 
-def _written_answers(sub: Submission, nb: dict) -> list[dict]:
+def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[dict]:
     """The written answers of the submission: markdown cells that hold (or held) the exercise
-    notebook's answer placeholder, matched by cell id with the course's exercise notebook."""
-    from rnnlab.grading.generate import ANSWER_MD
-
-    ids = _answer_cells(sub.notebook)
+    notebook's answer placeholder, matched by cell id with the exercise notebook generated from
+    ``solutions/NAME`` (when ``solutions`` is given)."""
+    ids = _answer_cells(sub.notebook, solutions)
     out = []
     for cell in nb["cells"]:
         if cell.get("cell_type") != "markdown":
             continue
-        text = cell_source(cell)
+        text = "".join(cell["source"])
         cid = cell.get("id")
         if not (isinstance(cid, str) and cid in ids) and ANSWER_MD not in text:
             continue
@@ -454,27 +443,25 @@ def _written_answers(sub: Submission, nb: dict) -> list[dict]:
     return out
 
 
-_ANSWER_CACHE: dict[str, dict[str, str]] = {}
+_ANSWER_CACHE: dict[tuple, dict[str, str]] = {}
 
 
-def _answer_cells(notebook_name: str) -> dict[str, str]:
-    """``{cell id: label}`` of the answer cells of the course's ``exercises/NAME`` (empty when the
-    course folder is not beside the installed package)."""
-    if notebook_name in _ANSWER_CACHE:
-        return _ANSWER_CACHE[notebook_name]
-    import rnnlab
-    from rnnlab.grading.generate import ANSWER_MD
-
+def _answer_cells(notebook_name: str, solutions: Path | None) -> dict[str, str]:
+    """``{cell id: label}`` of the answer cells of the exercise notebook generated from
+    ``solutions/NAME`` (empty without ``solutions`` or when it has no such notebook)."""
+    key = (notebook_name, solutions)
+    if key in _ANSWER_CACHE:
+        return _ANSWER_CACHE[key]
     out: dict[str, str] = {}
-    path = Path(rnnlab.__file__).resolve().parents[2] / "exercises" / notebook_name
     try:
-        nb = parse_notebook(path.read_bytes())
-    except (OSError, NotebookError):
+        nb = generate_notebook(read_notebook((solutions / notebook_name).read_bytes()),
+                               notebook_name)
+    except (OSError, TypeError, ValueError):  # no solutions given, no such file, not readable
         nb = {"cells": []}
     heading = ""
     n = 0
     for cell in nb["cells"]:
-        text = cell_source(cell)
+        text = "".join(cell["source"])
         if cell.get("cell_type") == "markdown":
             for line in text.splitlines():
                 if line.lstrip().startswith("#"):
@@ -482,19 +469,17 @@ def _answer_cells(notebook_name: str) -> dict[str, str]:
             if ANSWER_MD in text and isinstance(cell.get("id"), str):
                 n += 1
                 out[cell["id"]] = f"written answer {n}" + (f" ({heading[:60]})" if heading else "")
-    _ANSWER_CACHE[notebook_name] = out
+    _ANSWER_CACHE[key] = out
     return out
 
 
 def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str], limits: Limits,
                mode: str, seed: int | None, hidden: list[str], helpers: dict | None = None,
-               hints: str = "mistake") -> _Graded:
+               hints: str = "mistake", solutions: Path | None = None) -> _Graded:
     too_big = sub.path.stat().st_size > MAX_NOTEBOOK_BYTES
     data = b"" if too_big else sub.path.read_bytes()
     sha = _sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
     if exs is None:
-        import difflib
-
         close = difflib.get_close_matches(sub.notebook, known, n=1, cutoff=0.5)
         message = (f"`{sub.rel or sub.notebook}` is not a notebook of this course; expected one of: "
                    f"{', '.join(known) if known else '(no exercises registered)'}")
@@ -502,13 +487,13 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
             message += f" (did you mean `{close[0]}`? rename the file and resubmit)"
         row = _row(sub, "", 0, 0, "unknown notebook", message)
         feedback = _feedback_unknown(sub, message)
-        return _Graded(sub, sha, "", [], [row], feedback)
+        return _Graded(sub, sha, "", [row], feedback)
     fingerprint = _fingerprint(exs)
     try:
         if too_big:
             raise NotebookError(f"the file is larger than the {MAX_NOTEBOOK_BYTES // 2**20} MB a "
                                 f"notebook may have")
-        nb = parse_notebook(data)
+        nb = read_notebook(data)
     except NotebookError as err:
         message = f"the file is not a readable Jupyter notebook: {err}"
         results = [(ex, missing_result(ex, message, status="invalid notebook")) for ex in exs]
@@ -516,14 +501,13 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
     functions = {ex.function: ex.id for ex in exs}
     cells, skipped_cells = [], []
     n_code = 0
-    for cell in nb["cells"]:
-        if cell.get("cell_type") != "code":
+    for cell in nb.cells:
+        if cell.cell_type != "code":
             continue
         n_code += 1
-        source = cell_source(cell)
-        tags = (cell.get("metadata") or {}).get("tags") if isinstance(cell.get("metadata"), dict) else None
+        source = cell.source
         label = _cell_label(n_code, source, functions)
-        if isinstance(tags, list) and SKIP_TAG in tags:
+        if SKIP_TAG in cell.metadata.get("tags", []):
             skipped_cells.append(label)
             continue
         cells.append({"label": label, "source": source})
@@ -546,10 +530,11 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         all_cases[ex.id] = cases
         trees = [serialize.encode(case, strict=True, arrays=arrays)[0] for case in cases]
         job_exercises.append({"id": ex.id, "function": ex.function, "cases": trees})
+    uid = drop_uid(mode)
     job = serialize.pack({"sys_path": python_paths(), "cells": cells, "exercises": job_exercises,
-                          "files": files, "timeout": float(limits.timeout),
-                          "limits": limits.for_child(nproc_limit(mode, limits))}, arrays)
-    run = run_job(job, limits, mode, hidden)
+                          "files": files, "timeout": float(limits.timeout), "uid": uid,
+                          "limits": limits.for_child(nproc_limit(mode, limits, uid))}, arrays)
+    run = run_job(job, limits, mode, hidden, uid)
     reader = _RunReader(run, cells, {ex.id for ex in exs})
     results = []
     for ex in exs:
@@ -576,7 +561,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
                 ex, f"the grader could not judge this exercise ({type(err).__name__}: {err}); "
                     f"tell the course staff", status="error")))
     graded = _finish(sub, sha, fingerprint, results, cells, (run, reader), limits, hints, notes,
-                     _written_answers(sub, nb))
+                     _written_answers(sub, nb, solutions))
     return graded
 
 
@@ -620,15 +605,16 @@ def _finish(sub, sha, fingerprint, results, cells, run_info, limits, hints="mist
                 notes.append(f"{label} was stopped: {err.message}")
             else:
                 notes.append(f"{label} raised {err.describe()}")
+        for index, command in reader.refused:
+            notes.append(f"{cells[index]['label']}: `{command}` was not run (the grader runs no "
+                         f"shell commands: `!cmd`, `%pip`, `%%bash` and the like)")
         if len(reader.cell_errors) > 10:
             notes.append(f"... and {len(reader.cell_errors) - 10} more cells raised an exception")
         if run.output_truncated:
             notes.append(f"the notebook printed more than {limits.output_bytes // 2**20} MB; the rest of "
                          f"its output was discarded (output truncated; the score is not affected)")
-    graded = _Graded(sub, sha, fingerprint, results, rows, _feedback(sub, results, notes, hints,
-                                                                      written or []))
-    graded.written = written or []
-    return graded
+    return _Graded(sub, sha, fingerprint, rows, _feedback(sub, results, notes, hints, written or []),
+                   written or [])
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -677,19 +663,6 @@ def _feedback(sub: Submission, results: list, notes: list[str], hints: str = "mi
 
 # ----------------------------------------------------------------------------- files
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -698,7 +671,11 @@ def _write_atomic(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY)  # the rename itself reaches the disk
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _append(path: Path, text: str) -> None:
@@ -708,9 +685,9 @@ def _append(path: Path, text: str) -> None:
         os.fsync(f.fileno())
 
 
-def _csv_text(rows: Iterable[dict], header: bool) -> str:
+def _csv_text(rows: Iterable[dict], header: bool = True, fields: Sequence[str] = FIELDS) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
     if header:
         writer.writeheader()
     for row in rows:
@@ -750,7 +727,7 @@ def _feedback_path(out: Path, sub: Submission) -> Path:
 def _summary_text(rows: list[dict], exs: Sequence[Exercise], graded: int, skipped: int, seconds: float,
                   mode: str) -> str:
     lines = [f"Graded {graded} submission{'s' * (graded != 1)} in {seconds:.1f} s "
-             f"({skipped} unchanged, skipped) [sandbox: {mode}]; {len(rows)} rows in the gradebook."]
+             f"({skipped} unchanged, skipped) [isolation: {mode}]; {len(rows)} rows in the gradebook."]
     by_ex: dict[str, list[dict]] = {}
     for r in rows:
         if r["exercise"]:
@@ -773,17 +750,6 @@ def _summary_text(rows: list[dict], exs: Sequence[Exercise], graded: int, skippe
 
 
 # ----------------------------------------------------------------------------- the batch
-
-def _hidden_paths(submissions: Path, out: Path) -> list[str]:
-    import rnnlab
-
-    hidden = [str(submissions.resolve()), str(out.resolve())]
-    repo = Path(rnnlab.__file__).resolve().parents[2]
-    for candidate in (repo / "solutions", Path.cwd() / "solutions"):
-        if candidate.is_dir():
-            hidden.append(str(candidate.resolve()))
-    return hidden
-
 
 def _read_roster(path: str | Path) -> list[str]:
     """Student names from a roster: one per line, or a CSV whose column ``student`` (else its first
@@ -840,7 +806,7 @@ def _read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
             out.append({"student": rec["student"].strip(), "notebook": rec["notebook"].strip(),
                         "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
                         "max_score": format_points(most), "status": "manual",
-                        "message": _one_line(rec.get("comment") or "scored by hand")})
+                        "message": one_line(rec.get("comment") or "scored by hand", MAX_ROW_MESSAGE)})
     return out
 
 
@@ -863,15 +829,6 @@ def _totals(rows: list[dict], students: list[str], notebooks: list[str]) -> list
     return out
 
 
-def _dict_csv(rows: list[dict], fields: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue()
-
-
 def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
     """The LMS export: ``student``, one column per assignment (= notebook, named by its stem), then
     ``total``; the first data row, ``Points Possible``, holds each column's maximum."""
@@ -882,7 +839,7 @@ def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
         possible[stem] = max((t[f"{stem} max"] for t in totals), key=float, default="0")
     possible["total"] = max((t["max_total"] for t in totals), key=float, default="0")
     rows = [possible] + [{k: t[k] for k in fields} for t in totals]
-    return _dict_csv(rows, fields)
+    return _csv_text(rows, fields=fields)
 
 
 def _absent_rows(student: str, nb: str, exs: list[Exercise], status: str, message: str) -> list[dict]:
@@ -897,17 +854,21 @@ def _absent_feedback(student: str, nb: str, exs: list[Exercise], message: str) -
 
 
 def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, memory_mb: int = 3072,
-          jobs: int = 1, regrade: bool = False, seed: int | None = None, sandbox: str = "auto",
+          jobs: int = 1, regrade: bool = False, seed: int | None = None, isolation: str = "bwrap",
           exercises: Sequence[Exercise] | None = None, progress: bool = True,
           echo: Callable[[str], None] | None = print, limits: Limits | None = None,
-          roster: str | Path | None = None, hints: str = "mistake") -> Summary:
+          roster: str | Path | None = None, hints: str = "mistake",
+          solutions: str | Path | None = None) -> Summary:
     """Grade every ``submissions/<student>/<notebook>.ipynb`` into ``out`` (see the module doc).
 
-    ``exercises`` defaults to the registry (:func:`rnnlab.grading.exercises`); ``sandbox`` is
-    ``"auto"``, ``"namespace"`` or ``"process"``; ``seed`` makes the random cases reproducible (the
-    default draws them from fresh entropy); ``roster`` is a file of student names (absent students
+    ``exercises`` defaults to the course's (:func:`rnnlab.grading.exercises`); ``isolation`` is
+    ``"bwrap"`` (``RuntimeError`` saying how to install it when it does not work here) or the
+    weaker ``"process"`` (:mod:`rnnlab.grading.sandbox`); ``seed`` makes the random cases
+    reproducible (the default draws them from fresh entropy); ``roster`` is a file of student names (absent students
     get ``missing`` rows); ``hints`` says how much of an exercise's hint the feedback shows
-    (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint).
+    (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint);
+    ``solutions`` is the course's folder of solution notebooks: the written answers are named after
+    its headings, and the sandbox never shows it to a submission.
     """
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
@@ -920,13 +881,14 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
                          "the gradebook)")
+    if solutions is not None:
+        solutions = Path(solutions)
+        if not solutions.is_dir():
+            raise FileNotFoundError(f"--solutions must be the course's folder of solution "
+                                    f"notebooks, got {str(solutions)!r}")
     roster_names = _read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
-    if exercises is None:
-        from rnnlab.grading.registry import exercises as registered
-
-        exercises = registered()
-    exs = sorted(exercises, key=lambda e: e.id)
+    exs = sorted(all_exercises().values() if exercises is None else exercises, key=lambda e: e.id)
     for ex in exs:  # a broken check module is the course's bug: stop before grading anyone
         draw_cases(ex, np.random.default_rng(0))
     by_nb: dict[str, list[Exercise]] = {}
@@ -934,11 +896,12 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
         by_nb.setdefault(ex.notebook, []).append(ex)
     known = sorted(by_nb)
     limits = limits or Limits(timeout=float(timeout), memory_mb=int(memory_mb))
-    mode = choose_mode(sandbox)
-    if mode == "process" and sandbox == "auto":
-        say(f"warning: the namespace sandbox is not available here ({namespace_available()[1]}); "
-            f"submissions run as plain processes that can read your files (see the instructors' page)")
-    hidden = _hidden_paths(submissions, out)
+    check_isolation(isolation)
+    mode = isolation
+    if mode == "process":
+        say("warning: --isolation process: submissions run as plain processes that can read your "
+            "files (see the instructors' page)")
+    hidden = [str(p.resolve()) for p in (submissions, out, solutions) if p is not None]
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, ledger_path = out / CSV_NAME, out / LEDGER_NAME
@@ -991,14 +954,13 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     start = time.monotonic()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr, leave=True)
 
     def work(sub: Submission) -> _Graded:
         try:
             return _grade_one(sub, by_nb.get(sub.notebook), known, limits, mode, seed, hidden,
-                              helpers=found.helpers.get(sub.key, {}), hints=hints)
+                              helpers=found.helpers.get(sub.key, {}), hints=hints,
+                              solutions=solutions)
         except Exception as err:  # never a crash of the batch, never a silent missing row
             trace = traceback.format_exc(limit=5)
             sys.stderr.write(f"internal error while grading {sub.key}:\n{trace}")
@@ -1013,7 +975,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
             results = [(ex, missing_result(ex, message, status="error")) for ex in exs_nb]
             if not results:
                 row = _row(sub, "", 0, 0, "error", message)
-                return _Graded(sub, sha, "", [], [row], _feedback_unknown(sub, message))
+                return _Graded(sub, sha, "", [row], _feedback_unknown(sub, message))
             return _finish(sub, sha, _fingerprint(exs_nb), results, [], None, limits, hints)
 
     def record(graded: _Graded) -> None:
@@ -1093,11 +1055,11 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     totals = _totals(rows, students, notebooks)
     total_fields = ["student"] + [f for nb in notebooks for f in (nb[:-6], f"{nb[:-6]} max")] + [
         "total", "max_total"]
-    _write_atomic(out / TOTALS_NAME, _dict_csv(totals, total_fields))
+    _write_atomic(out / TOTALS_NAME, _csv_text(totals, fields=total_fields))
     _write_atomic(out / LMS_NAME, _lms_csv(totals, notebooks))
     written = sorted((w for rec in ledger.values() for w in rec.get("written", [])),
                      key=lambda w: (w["student"], w["notebook"], w["item"]))
-    _write_atomic(out / WRITTEN_NAME, _dict_csv(written, ("student", "notebook", "item", "answered",
+    _write_atomic(out / WRITTEN_NAME, _csv_text(written, fields=("student", "notebook", "item", "answered",
                                                           "score", "max_score", "comment")))
     text = _summary_text(rows, exs, graded_count, skipped, time.monotonic() - start, mode)
     if stale:

@@ -12,12 +12,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import rnnlab
 from rnnlab.grading.compare import same
 from rnnlab.grading.serialize import roundtrip
 
-__all__ = ["ErrorInfo", "CallOutcome", "error_info", "call_function"]
+__all__ = ["ErrorInfo", "CallOutcome", "error_info", "call_function", "one_line"]
 
-MAX_MESSAGE = 300
+MAX_ERROR_MESSAGE = 300  # characters of an exception's message kept for the feedback
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class ErrorInfo:
             return None if value is None else str(value)[:limit]
 
         line = data.get("line")
-        return cls(type=text("type", 100) or "Exception", message=text("message", MAX_MESSAGE) or "",
+        return cls(type=text("type", 100) or "Exception", message=text("message", MAX_ERROR_MESSAGE) or "",
                    line=line if type(line) is int else None, code=text("code", 200),
                    where=text("where", 100))
 
@@ -68,14 +69,13 @@ class CallOutcome:
     mutated: Mapping[int, Any] = field(default_factory=dict)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
     text = " ".join(str(text).split())
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _library_roots() -> tuple[str, ...]:
-    import rnnlab
-
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix,
              os.path.dirname(os.path.abspath(rnnlab.__file__))}
     return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
@@ -115,10 +115,10 @@ def error_info(exc: BaseException, is_student: Callable[[str], bool] | None = No
             break
     if isinstance(exc, SyntaxError) and line is None and exc.lineno is not None:
         line, code = exc.lineno, (exc.text or "").strip() or None
-        message = _one_line(exc.msg or "")
+        message = one_line(exc.msg or "")
     else:
         try:
-            message = _one_line(str(exc))
+            message = one_line(str(exc))
         except Exception:
             message = "(the exception's message could not be printed)"
     return ErrorInfo(type=type(exc).__name__, message=message, line=line, code=code, where=place)

@@ -1,19 +1,19 @@
 """Running one submission's code in a child process that cannot hurt the grader.
 
-Two modes, chosen once per run by :func:`choose_mode`:
+Two isolation modes, chosen by the instructor (``rnnlab grade --isolation``):
 
-``"namespace"`` (Linux, when the launcher works here): :mod:`rnnlab.grading._launcher` puts the
-    child in new mount/PID/network/IPC/UTS namespaces (plus a user namespace when not root) with a
-    minimal read-only root that holds the system libraries, the Python installation, the installed
-    packages and the ``rnnlab`` package and nothing else: no
-    ``solutions/``, no submissions, no gradebook, no home directory. The child runs without any
-    privilege (as root: under an unused uid), has no network, sees only its own processes, and dies
-    with all its descendants when it exits or is killed.
-``"process"`` (fallback): a plain ``python -I`` child in its own session and a fresh temporary
-    directory with a scrubbed environment. The resource limits apply, but the child can read
+``"bwrap"`` (the default): the child runs under bubblewrap (``bwrap``, Debian package ``bubblewrap``)
+    with no network, its own PID, IPC and UTS namespaces, and a read-only view of only the system
+    libraries, the Python installation, the installed packages and the ``rnnlab`` package: no
+    ``solutions/``, no submissions (its own included: the grader sends the code), no gradebook, no
+    home directory. Its one writable folder is an empty temporary folder. As root, the harness
+    switches to an unused uid before any student code runs, so the process limit applies and the
+    child holds no privilege. :func:`check_isolation` refuses to go on when ``bwrap`` does not work.
+``"process"`` (explicit, weaker): a plain ``python -I`` child in its own session and a fresh
+    temporary folder with a scrubbed environment. The resource limits apply, but the child can read
     whatever the user running the grader can read (``solutions/`` included) and, as root, the
-    process limit is not enforced. The grade is still decided in the grader, so reading files cannot
-    raise a score, but written answers could leak: prefer a machine where the namespace mode works.
+    process limit is not enforced. The grade is still decided in the grader, so reading files
+    cannot raise a score, but written answers could leak.
 
 In both modes the child gets limits on CPU time, address space (``memory_mb``), file size, open
 files and processes (RLIMIT_NPROC), a wall-clock timeout (the whole process group is killed), and
@@ -21,8 +21,8 @@ its combined stdout/stderr is read with a cap (the rest is discarded, the run is
 """
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -35,16 +35,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rnnlab
 from rnnlab.grading import serialize
 
-__all__ = ["Limits", "RunResult", "choose_mode", "run_job", "namespace_available", "python_paths",
-           "nproc_limit"]
+__all__ = ["Limits", "RunResult", "ISOLATION_MODES", "check_isolation", "bwrap_available", "run_job",
+           "python_paths", "nproc_limit", "drop_uid"]
 
-_HERE = Path(__file__).resolve().parent
-LAUNCHER = _HERE / "_launcher.py"
-HARNESS = _HERE / "_child.py"
-SANDBOX_WORKDIR = "/tmp/work"
-SETUP_FAILED = 125
+HARNESS = Path(__file__).resolve().parent / "_child.py"
+ISOLATION_MODES = ("bwrap", "process")
+WORKDIR = "/tmp/work"  # the child's working folder inside bwrap
+INSTALL_BWRAP = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo "
+                 "dnf install bubblewrap), or pass --isolation process to run submissions as plain "
+                 "processes with resource limits only (they can then read every file you can read)")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Limits:
     result_bytes: int = 128 * 2**20  # returned values; more ends the run
     file_mb: int = 64  # largest file the child may write (RLIMIT_FSIZE), and its /tmp size
     open_files: int = 256
-    processes: int = 64  # RLIMIT_NPROC, counted for the sandbox's own uid in namespace mode
+    processes: int = 64  # RLIMIT_NPROC (exact for a child with a uid of its own, see drop_uid)
 
     def for_child(self, nproc: int | None) -> dict:
         return {"memory_bytes": int(self.memory_mb) * 2**20,
@@ -79,8 +81,6 @@ class RunResult:
     timed_out: bool = False
     results_too_large: bool = False
     setup_error: str | None = None
-    mode: str = "process"
-    seconds: float = 0.0
 
     @property
     def signal(self) -> int | None:
@@ -94,8 +94,6 @@ class RunResult:
 def python_paths() -> list[str]:
     """The import path the child needs: the Python installation, the installed packages and the
     folder holding ``rnnlab``; never the current directory or a test folder."""
-    import rnnlab
-
     keep_under = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     try:
         keep_under.update(os.path.realpath(p) for p in site.getsitepackages())
@@ -132,6 +130,7 @@ def child_env(home: str, tmp: str) -> dict:
         "NUMEXPR_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "IPYTHONDIR": os.path.join(home, ".ipython"),
         "TQDM_DISABLE": "1",
     }
 
@@ -148,97 +147,66 @@ def _count_tasks(uid: int) -> int:
     return count
 
 
-def nproc_limit(mode: str, limits: Limits) -> int | None:
-    """The RLIMIT_NPROC to give a child. It counts every process of the child's real uid: in
-    namespace mode as root the child has a uid of its own, so ``limits.processes`` is exact; a
-    non-root grader's children share its uid, so the user's running tasks are added; as root
-    without namespaces the limit is not enforced at all (``None``)."""
+def drop_uid(mode: str) -> int | None:
+    """The unused uid a child under ``bwrap`` switches to when the grader runs as root."""
+    return 1_900_000_000 + secrets.randbelow(90_000_000) if mode == "bwrap" and os.getuid() == 0 \
+        else None
+
+
+def nproc_limit(mode: str, limits: Limits, uid: int | None) -> int | None:
+    """The RLIMIT_NPROC to give a child. It counts every process of the child's real uid: a child
+    with a uid of its own (``uid``) gets exactly ``limits.processes``; a non-root grader's children
+    share its uid, so the user's running tasks are added; as root in the process mode the limit is
+    not enforced at all (``None``)."""
+    if uid is not None:
+        return limits.processes
     if os.getuid() == 0:
-        return limits.processes if mode == "namespace" else None
+        return None
     try:
         return _count_tasks(os.getuid()) + limits.processes
     except OSError:
         return None
 
 
-def _is_within(path: str, parents: list[str]) -> bool:
-    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in parents)
-
-
-def _namespace_config(root: str, job_file: str, limits: Limits, hidden: list[str], argv: list[str],
-                      uid: int | None) -> dict:
-    import rnnlab
-
+def _bwrap_argv(job_file: str, work: str, limits: Limits, hidden: list[str]) -> list[str]:
+    """bwrap's options: read-only binds of what Python needs, the work folder writable, the
+    ``hidden`` paths covered by empty folders wherever a bind would show them."""
+    argv = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--unshare-pid",
+            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.getuid() != 0:
+        argv.append("--unshare-user")
+    argv += ["--size", str(max(16, 2 * limits.file_mb) * 2**20), "--tmpfs", "/tmp",
+             "--chmod", "1777", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     binds: list[str] = []
-    symlinks: list[list[str]] = []
-
-    def add(path: str) -> None:
-        path = os.path.abspath(path)
-        if not os.path.exists(path) or _is_within(path, binds):
-            return
-        binds[:] = [b for b in binds if not _is_within(b, [path])]
-        binds.append(path)
-
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
         if os.path.islink(top):
-            symlinks.append([top, os.readlink(top)])
+            argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
-            add(top)
-    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
-        add(prefix)
-        add(os.path.realpath(prefix))
-    add(os.path.dirname(os.path.realpath(sys.executable)))
+            binds.append(top)
     package = os.path.dirname(os.path.abspath(rnnlab.__file__))
-    for entry in python_paths():
-        real = os.path.realpath(entry)
-        if os.path.isdir(os.path.join(entry, "rnnlab")) and os.path.realpath(
-                os.path.join(entry, "rnnlab")) == os.path.realpath(package):
-            add(package)  # the source folder of an editable install: only the package itself
-        else:
-            add(entry)
-            add(real)
-    add(package)
-    add(os.path.realpath(package))
-    files = [[job_file, "/job/job.bin"]]
-    for name in ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "host.conf"):
-        path = "/etc/" + name
-        if os.path.islink(path):
-            symlinks.append([path, os.readlink(path)])
-        elif os.path.isfile(path):
-            files.append([path, path])
-    for folder in ("/etc/ld.so.conf.d", "/etc/fonts"):
-        if os.path.isdir(folder):
-            binds.append(folder)
-    for extra in ("/sys/devices/system/cpu",):
-        if os.path.isdir(extra):
-            binds.append(extra)
-    masks = []
-    for path in hidden:
-        for p in {os.path.abspath(path), os.path.realpath(path)}:
-            if _is_within(p, binds):
-                masks.append(p)
-    return {
-        "root": root,
-        "binds": [[b, b] for b in binds],
-        "symlinks": symlinks,
-        "files": files,
-        "masks": sorted(set(masks)),
-        "tmp_mb": max(16, int(limits.file_mb) * 2),
-        "workdir": SANDBOX_WORKDIR,
-        "uid": uid,
-        "userns": os.getuid() != 0,
-        "argv": argv,
-        "env": child_env(SANDBOX_WORKDIR, "/tmp"),
-    }
+    for entry in (sys.prefix, sys.base_prefix, sys.exec_prefix, *python_paths(), package,
+                  os.path.dirname(os.path.realpath(sys.executable))):
+        if os.path.isdir(os.path.join(entry, "rnnlab")) and os.path.samefile(
+                os.path.join(entry, "rnnlab"), package):
+            entry = package  # a source checkout (editable install): only the package itself
+        binds += [os.path.abspath(entry), os.path.realpath(entry)]
+    binds += ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+              "/etc/nsswitch.conf", "/etc/fonts", "/sys/devices/system/cpu"]
+    binds = [b for b in dict.fromkeys(binds) if os.path.exists(b)]
+    tops = {top for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+            if os.path.islink(top)}
+    for parent in sorted({str(a) for b in binds for a in Path(b).parents} - {"/"} - tops):
+        argv += ["--perms", "0755", "--dir", parent]  # bwrap would make them 0700
+    for path in binds:
+        argv += ["--ro-bind", path, path]
+    argv += ["--bind", work, WORKDIR, "--ro-bind", job_file, "/job/job.bin", "--chdir", WORKDIR]
+    for path in {p2 for p in hidden for p2 in (os.path.abspath(p), os.path.realpath(p))}:
+        if any(path == b or path.startswith(b.rstrip("/") + "/") for b in binds):
+            argv += ["--tmpfs", path]
+    return argv
 
 
 # ----------------------------------------------------------------------------- running
-
-def _new_uid() -> int:
-    import secrets
-
-    return 1_900_000_000 + secrets.randbelow(90_000_000)
-
 
 def _read_until_done(proc: subprocess.Popen, out_fd: int, res_fd: int, limits: Limits,
                      result: RunResult) -> tuple[bytes, bytes]:
@@ -301,38 +269,32 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = ()) -> RunResult:
-    """Run the harness on ``job`` (bytes from :func:`rnnlab.grading.serialize.pack`) in ``mode``."""
-    result = RunResult(mode=mode)
+def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = (),
+            uid: int | None = None) -> RunResult:
+    """Run the harness on ``job`` (bytes from :func:`rnnlab.grading.serialize.pack`) in ``mode``;
+    ``uid`` is the :func:`drop_uid` the job tells the harness to switch to."""
+    result = RunResult()
     tmp = tempfile.mkdtemp(prefix="rnnlab-grade-")
     os.chmod(tmp, 0o711)
     r, w = os.pipe()
     proc = None
-    start = time.monotonic()
     try:
-        job_file = os.path.join(tmp, "job.bin")
+        job_file, work = os.path.join(tmp, "job.bin"), os.path.join(tmp, "work")
         with open(job_file, "wb") as f:
             f.write(job)
         os.chmod(job_file, 0o644)
-        if mode == "namespace":
-            root = os.path.join(tmp, "root")
-            os.mkdir(root)
-            uid = _new_uid() if os.getuid() == 0 else None
-            argv = [sys.executable, "-I", "-B", str(HARNESS), "/job/job.bin", str(w)]
-            cfg = _namespace_config(root, job_file, limits, list(hidden), argv, uid)
-            cfg_file = os.path.join(tmp, "launch.json")
-            with open(cfg_file, "w") as f:
-                json.dump(cfg, f)
-            os.chmod(cfg_file, 0o600)
-            cmd = [sys.executable, "-I", "-S", str(LAUNCHER), cfg_file]
-            cwd, env = tmp, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        os.mkdir(work, 0o700)
+        if uid is not None:
+            os.chown(work, uid, uid)
+        if mode == "bwrap":
+            cmd = _bwrap_argv(job_file, work, limits, list(hidden)) + [
+                "--", sys.executable, "-I", "-B", str(HARNESS), "/job/job.bin", str(w)]
+            env = child_env(WORKDIR, WORKDIR)
         else:
-            work = os.path.join(tmp, "work")
-            os.mkdir(work, 0o700)
             cmd = [sys.executable, "-I", "-B", str(HARNESS), job_file, str(w)]
-            cwd, env = work, child_env(work, work)
+            env = child_env(work, work)
             env["RNNLAB_GRADING_PROCESS"] = "1"
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(w,),
                                 start_new_session=True, close_fds=True)
         os.close(w)
@@ -341,9 +303,8 @@ def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = ()) -> Ru
         _kill_group(proc)
         result.exit_code = proc.returncode if proc.returncode is None or proc.returncode >= 0 \
             else 128 - proc.returncode
-        if result.exit_code == SETUP_FAILED and b"rnnlab-sandbox-error:" in out:
-            line = out[out.index(b"rnnlab-sandbox-error:"):].split(b"\n", 1)[0]
-            result.setup_error = line.decode("utf-8", "replace")
+        if mode == "bwrap" and out.startswith(b"bwrap: "):
+            result.setup_error = out.split(b"\n", 1)[0].decode("utf-8", "replace")
         result.output = out
         result.frames, result.frame_problem = serialize.read_frames(res)
     finally:
@@ -356,46 +317,40 @@ def run_job(job: bytes, limits: Limits, mode: str, hidden: list[str] = ()) -> Ru
             os.close(w)
         os.close(r)
         shutil.rmtree(tmp, ignore_errors=True)
-        result.seconds = time.monotonic() - start
     return result
 
 
 # ----------------------------------------------------------------------------- mode
 
 _PROBE_LOCK = threading.Lock()
-_PROBED: dict[str, tuple[bool, str]] = {}
+_PROBED: list = []
 
 
-def _empty_job() -> bytes:
-    return serialize.pack({"sys_path": python_paths(), "cells": [], "exercises": [],
-                           "limits": Limits().for_child(None)}, [])
-
-
-def namespace_available() -> tuple[bool, str]:
-    """Whether the namespace sandbox works on this machine (probed once): ``(ok, why_not)``."""
+def bwrap_available() -> tuple[bool, str]:
+    """Whether ``bwrap`` runs here with the namespaces the grader uses (probed once): ``(ok, why)``."""
     with _PROBE_LOCK:
-        if "namespace" not in _PROBED:
-            if not sys.platform.startswith("linux"):
-                _PROBED["namespace"] = (False, "namespaces need Linux")
+        if not _PROBED:
+            if shutil.which("bwrap") is None:
+                _PROBED.append((False, "bwrap is not installed"))
             else:
-                run = run_job(_empty_job(), Limits(timeout=60), "namespace")
-                done = any(h.get("type") == "done" for h, _ in run.frames)
-                why = run.setup_error or (run.output.decode("utf-8", "replace").strip()[-500:]
-                                          or f"exit code {run.exit_code}")
-                _PROBED["namespace"] = (done, "" if done else why)
-        return _PROBED["namespace"]
+                with tempfile.TemporaryDirectory() as tmp:
+                    job = os.path.join(tmp, "job")
+                    Path(job).write_bytes(b"")
+                    argv = _bwrap_argv(job, tmp, Limits(), []) + ["--", "/bin/sh", "-c", "exit 0"]
+                    run = subprocess.run(argv, capture_output=True, timeout=60)
+                why = run.stderr.decode("utf-8", "replace").strip()[-300:] or \
+                    f"exit status {run.returncode}"
+                _PROBED.append((run.returncode == 0, "" if run.returncode == 0 else why))
+        return _PROBED[0]
 
 
-def choose_mode(requested: str = "auto") -> str:
-    """``"namespace"`` when it works here (or was asked for: ``RuntimeError`` if it does not),
-    ``"process"`` when asked for or as the fallback of ``"auto"``."""
-    if requested not in ("auto", "namespace", "process"):
-        raise ValueError(f"sandbox must be 'auto', 'namespace' or 'process', got {requested!r}")
-    if requested == "process":
-        return "process"
-    ok, why = namespace_available()
-    if ok:
-        return "namespace"
-    if requested == "namespace":
-        raise RuntimeError(f"the namespace sandbox does not work on this machine: {why}")
-    return "process"
+def check_isolation(isolation: str) -> None:
+    """``ValueError`` for an unknown mode; ``RuntimeError`` saying how to install bwrap when
+    ``"bwrap"`` is asked for and does not work here."""
+    if isolation not in ISOLATION_MODES:
+        raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {isolation!r}")
+    if isolation == "bwrap":
+        ok, why = bwrap_available()
+        if not ok:
+            raise RuntimeError(f"rnnlab grade runs students' code only inside bwrap, which does not "
+                               f"work here ({why}): {INSTALL_BWRAP}")

@@ -1,9 +1,9 @@
-"""What a graded exercise is: the :class:`Exercise` record and :func:`register`.
+"""What a graded exercise is: the :class:`Exercise` record.
 
 A chapter's check module (``rnnlab/grading/checks/chNN.py``) describes each graded function of its
-solutions notebook with one :class:`Exercise` and registers it at import time::
+solutions notebook with one :class:`Exercise` and lists them in ``EXERCISES``::
 
-    register(Exercise(
+    RNN_STEP = Exercise(
         id="01.rnn_step", notebook="01_recurrent_networks.ipynb", function="rnn_step",
         points=2, title="One step of a vanilla RNN",
         cases=lambda rng: [(rng.standard_normal((3, 4)), ...) for _ in range(5)],
@@ -11,7 +11,7 @@ solutions notebook with one :class:`Exercise` and registers it at import time::
         mistakes={"tanh applied before adding the bias": wrong_fn},
         arg_names=("x", "h_prev", "W_ih", "W_hh", "b"), output_names=("h",),
         hint="h = tanh(x W_ih^T + h_prev W_hh^T + b)",
-    ))
+    )
 
 Values that cross the student boundary (case arguments and return values) are numpy arrays,
 Python ``int``/``float``/``bool``/``str``/``None`` and tuples, lists and dicts of these: the grader
@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Exercise", "register"]
+__all__ = ["Exercise"]
 
 _ID = re.compile(r"^(?P<chapter>\d{2})\.(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -121,9 +121,3 @@ class Exercise:
         """The two-digit chapter number, e.g. ``"01"``."""
         return self.id[:2]
 
-
-def register(ex: Exercise) -> Exercise:
-    """Add ``ex`` to the registry (called at import time of ``grading/checks/chNN.py``)."""
-    from rnnlab.grading import registry
-
-    return registry.register(ex)

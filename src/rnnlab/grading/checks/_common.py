@@ -1,5 +1,5 @@
 """Helpers shared by the check modules (drawing inputs; the gated cells' sigmoid and sizes).
-Registers no exercises; the registry skips modules whose name starts with an underscore."""
+Lists no exercises: checks/__init__.py collects EXERCISES from the chNN modules only."""
 from __future__ import annotations
 
 import numpy as np

@@ -22,7 +22,7 @@ import numpy as np
 
 from rnnlab.data.synthetic import CARRY_BIT_NOISE, carry_bit_inputs, run_carry_bit
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "01_recurrent_networks.ipynb"
 
@@ -77,7 +77,7 @@ def _fixed_cases(rng):
     return cases
 
 
-register(Exercise(
+RUN_FIXED_RNN = Exercise(
     id="01.run_fixed_rnn",
     notebook=NOTEBOOK,
     function="run_fixed_rnn",
@@ -98,7 +98,7 @@ register(Exercise(
     output_names=("ys", "h_last"),
     hint="Start every sequence from h = 0, add b_h inside the tanh, update h before computing "
          "y = W_hy h.",
-))
+)
 
 
 # ============================================================================ 01.rnn_step
@@ -138,7 +138,7 @@ def _step_cases(rng):
     return cases
 
 
-register(Exercise(
+RNN_STEP = Exercise(
     id="01.rnn_step",
     notebook=NOTEBOOK,
     function="rnn_step",
@@ -156,7 +156,7 @@ register(Exercise(
     arg_names=("x", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
     hint="Rows are batch elements: h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T "
          "+ bias_hh).",
-))
+)
 
 
 # ============================================================================ 01.carry_bit_weights
@@ -237,7 +237,7 @@ def _judge_carry(case, got, expected):
     return False, msg
 
 
-register(Exercise(
+CARRY_BIT_WEIGHTS = Exercise(
     id="01.carry_bit_weights",
     notebook=NOTEBOOK,
     function="carry_bit_weights",
@@ -248,7 +248,7 @@ register(Exercise(
     arg_names=("steps",),
     hint="One hidden unit is enough: a self-weight above 1 turns it into a latch.",
     judge=_judge_carry,
-))
+)
 
 
 # ============================================================================ 01.count_parameters
@@ -285,7 +285,7 @@ def _count_cases(rng):
     return cases
 
 
-register(Exercise(
+COUNT_PARAMETERS = Exercise(
     id="01.count_parameters",
     notebook=NOTEBOOK,
     function="count_parameters",
@@ -303,4 +303,6 @@ register(Exercise(
     arg_names=("input_size", "hidden_size", "output_size", "seq_len"),
     hint="List the tensors of nn.RNN (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0) and of "
          "nn.Linear (weight, bias) with their shapes; return a Python int.",
-))
+)
+
+EXERCISES = [RUN_FIXED_RNN, RNN_STEP, CARRY_BIT_WEIGHTS, COUNT_PARAMETERS]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 from rnnlab.scratch.losses import log_softmax
 
 NOTEBOOK = "02_bptt.ipynb"
@@ -99,7 +99,7 @@ def _out_cases(rng):
     return cases
 
 
-register(Exercise(
+OUTPUT_GRADS = Exercise(
     id="02.output_grads",
     notebook=NOTEBOOK,
     function="output_grads",
@@ -123,7 +123,7 @@ register(Exercise(
     arg_names=("h", "V", "b_y", "y"),
     output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
-))
+)
 
 
 # ============================================================================ 02.rnn_backward
@@ -266,7 +266,7 @@ RNN_BACKWARD_MISTAKES = {
 }
 
 
-register(Exercise(
+RNN_BACKWARD = Exercise(
     id="02.rnn_backward",
     notebook=NOTEBOOK,
     function="rnn_backward",
@@ -282,7 +282,7 @@ register(Exercise(
     hint="Run the forward pass and keep every h_t; then go backwards: g = dh[t] + carry, "
          "delta = g * (1 - h_t**2), accumulate delta^T x_t, delta^T h_{t-1}, delta.sum(0), "
          "carry = delta @ weight_hh.",
-))
+)
 
 
 # ============================================================================ 02.truncated_bptt_grads
@@ -326,7 +326,7 @@ def _trunc_cases(rng):
     return cases
 
 
-register(Exercise(
+TRUNCATED_BPTT_GRADS = Exercise(
     id="02.truncated_bptt_grads",
     notebook=NOTEBOOK,
     function="truncated_bptt_grads",
@@ -361,7 +361,7 @@ register(Exercise(
     report_order=("dbias", "dweight_ih", "dweight_hh"),
     hint="Same loop as rnn_backward, but set the carried gradient to zero whenever t is a "
          "multiple of k (the state before step t is detached).",
-))
+)
 
 
 # ============================================================================ 02.clip_by_global_norm
@@ -422,7 +422,7 @@ def _clip_cases(rng):
     return cases
 
 
-register(Exercise(
+CLIP_BY_GLOBAL_NORM = Exercise(
     id="02.clip_by_global_norm",
     notebook=NOTEBOOK,
     function="clip_by_global_norm",
@@ -446,4 +446,6 @@ register(Exercise(
     output_names=("clipped", "total_norm"),
     hint="total = sqrt(sum of g**2 over every tensor); scale = min(1, max_norm / (total + 1e-6)); "
          "multiply every tensor by the same scale.",
-))
+)
+
+EXERCISES = [OUTPUT_GRADS, RNN_BACKWARD, TRUNCATED_BPTT_GRADS, CLIP_BY_GLOBAL_NORM]

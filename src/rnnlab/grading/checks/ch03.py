@@ -23,7 +23,7 @@ import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
 from rnnlab.grading.compare import compare, compare_outputs
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "03_lstm.ipynb"
 
@@ -115,7 +115,7 @@ STEP_MISTAKES = {
     "bias_hh left out: torch adds both biases": _step_mistake(bias_hh_used=False),
 }
 
-register(Exercise(
+LSTM_STEP = Exercise(
     id="03.lstm_step",
     notebook=NOTEBOOK,
     function="lstm_step",
@@ -128,7 +128,7 @@ register(Exercise(
     output_names=("h", "c"),
     hint="a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh; split into i, f, g, o; "
          "c = f*c_prev + i*g; h = o*tanh(c).",
-))
+)
 
 
 # ============================================================================ 03.lstm_step_backward
@@ -187,7 +187,7 @@ def _bw_cases(rng):
     return cases
 
 
-register(Exercise(
+LSTM_STEP_BACKWARD = Exercise(
     id="03.lstm_step_backward",
     notebook=NOTEBOOK,
     function="lstm_step_backward",
@@ -228,7 +228,7 @@ register(Exercise(
     report_order=("dc_prev", "dbias", "dweight_ih", "dweight_hh", "dh_prev", "dx"),
     hint="recompute the gates; dc_t = dc + dh*o*(1 - tanh(c)^2); da = [da_i, da_f, da_g, da_o]; "
          "dx = da W_ih, dW_ih = da^T x, dbias = da summed over the batch.",
-))
+)
 
 
 # ============================================================================ 03.lstm_step_peephole
@@ -264,7 +264,7 @@ def _peep_cases(rng):
     return cases
 
 
-register(Exercise(
+LSTM_STEP_PEEPHOLE = Exercise(
     id="03.lstm_step_peephole",
     notebook=NOTEBOOK,
     function="lstm_step_peephole",
@@ -290,7 +290,7 @@ register(Exercise(
     output_names=("h", "c"),
     hint="i = sigmoid(a_i + w_ci*c_prev), f = sigmoid(a_f + w_cf*c_prev); c = f*c_prev + i*g; "
          "then o = sigmoid(a_o + w_co*c).",
-))
+)
 
 
 # ============================================================================ 03.seed_lstm_to_torch
@@ -353,7 +353,7 @@ def _judge_seed(case, got, expected):
     return (problem is None), problem or ""
 
 
-register(Exercise(
+SEED_LSTM_TO_TORCH = Exercise(
     id="03.seed_lstm_to_torch",
     notebook=NOTEBOOK,
     function="seed_lstm_to_torch",
@@ -376,4 +376,6 @@ register(Exercise(
     hint="stack rows in torch's order i, f, g, o; the first H columns (they multiply h) form "
          "weight_hh, the rest weight_ih; bias_ih + bias_hh must equal the stacked b.",
     judge=_judge_seed,
-))
+)
+
+EXERCISES = [LSTM_STEP, LSTM_STEP_BACKWARD, LSTM_STEP_PEEPHOLE, SEED_LSTM_TO_TORCH]

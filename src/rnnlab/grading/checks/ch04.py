@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "04_gru.ipynb"
 
@@ -78,7 +78,7 @@ def _gru_cases(rng):
     return cases
 
 
-register(Exercise(
+GRU_STEP = Exercise(
     id="04.gru_step",
     notebook=NOTEBOOK,
     function="gru_step",
@@ -104,7 +104,7 @@ register(Exercise(
     output_names=("h",),
     hint="r, z = sigmoid(...); n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)) or with "
          "(r * h) W_hn^T + b_hn when reset_after is False; h = (1 - z) * n + z * h_prev.",
-))
+)
 
 
 # ============================================================================ 04.seed_gru_step
@@ -148,7 +148,7 @@ def _seed_gru_cases(rng):
     return cases
 
 
-register(Exercise(
+SEED_GRU_STEP = Exercise(
     id="04.seed_gru_step",
     notebook=NOTEBOOK,
     function="seed_gru_step",
@@ -169,7 +169,7 @@ register(Exercise(
     output_names=("h",),
     hint="hx = concatenate([h_prev, x], axis=1); z = sigmoid(hx @ W_z.T); r likewise; "
          "h~ = tanh(concatenate([r * h_prev, x], 1) @ W.T); h = (1 - z) * h_prev + z * h~.",
-))
+)
 
 
 # ============================================================================ 04.seed_gru_to_torch
@@ -208,7 +208,7 @@ def _conv_cases(rng):
     return cases
 
 
-register(Exercise(
+SEED_GRU_TO_TORCH = Exercise(
     id="04.seed_gru_to_torch",
     notebook=NOTEBOOK,
     function="seed_gru_to_torch",
@@ -229,4 +229,6 @@ register(Exercise(
     output_names=("weight_ih", "weight_hh"),
     hint="stack [W_r; -W_z; W] (rows r, z, n); the first H columns form weight_hh, the rest "
          "weight_ih.",
-))
+)
+
+EXERCISES = [GRU_STEP, SEED_GRU_STEP, SEED_GRU_TO_TORCH]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "05_bidirectional_deep.ipynb"
 
@@ -112,7 +112,7 @@ def _rev_cases(rng):
     return cases
 
 
-register(Exercise(
+MASKED_REVERSE = Exercise(
     id="05.masked_reverse",
     notebook=NOTEBOOK,
     function="masked_reverse",
@@ -131,7 +131,7 @@ register(Exercise(
     arg_names=("x", "lengths"),
     output_names=("reversed",),
     hint="For each sequence n: y[:L, n] = x[:L, n][::-1] with L = lengths[n]; copy the rest.",
-))
+)
 
 
 # ============================================================================ 05.rnn_forward
@@ -193,7 +193,7 @@ def _fwd_cases(rng):
     return cases
 
 
-register(Exercise(
+RNN_FORWARD = Exercise(
     id="05.rnn_forward",
     notebook=NOTEBOOK,
     function="rnn_forward",
@@ -215,7 +215,7 @@ register(Exercise(
     output_names=("output", "h_last"),
     hint="Build a (T, N, 1) mask t < lengths[n]; at each step h = where(mask[t], new h, old h) "
          "and output[t] = where(mask[t], h, 0).",
-))
+)
 
 
 # ============================================================================ 05.bidirectional_rnn
@@ -291,7 +291,7 @@ def _bi_cases(rng):
     return cases
 
 
-register(Exercise(
+BIDIRECTIONAL_RNN = Exercise(
     id="05.bidirectional_rnn",
     notebook=NOTEBOOK,
     function="bidirectional_rnn",
@@ -319,7 +319,7 @@ register(Exercise(
     output_names=("output", "h_n"),
     hint="forward = rnn_forward(x, ...l0...); backward = masked_reverse(rnn_forward("
          "masked_reverse(x), ...l0_reverse...)); output = concat([forward, backward], -1).",
-))
+)
 
 
 # ============================================================================ 05.stack_layers
@@ -383,7 +383,7 @@ def _stack_cases(rng):
     return cases
 
 
-register(Exercise(
+STACK_LAYERS = Exercise(
     id="05.stack_layers",
     notebook=NOTEBOOK,
     function="stack_layers",
@@ -405,7 +405,7 @@ register(Exercise(
     output_names=("output", "h_n"),
     hint="Loop over layers: out, h = bidirectional_rnn(out, that layer's weights renamed to _l0, "
          "lengths); collect h[0], h[1] in that order; np.stack at the end.",
-))
+)
 
 
 # ============================================================================ 05.final_states_from_output
@@ -458,7 +458,7 @@ def _fin_cases(rng):
     return cases
 
 
-register(Exercise(
+FINAL_STATES_FROM_OUTPUT = Exercise(
     id="05.final_states_from_output",
     notebook=NOTEBOOK,
     function="final_states_from_output",
@@ -480,7 +480,7 @@ register(Exercise(
     arg_names=("output", "lengths"),
     output_names=("h_n",),
     hint="Forward: output[lengths - 1, arange(N), :H]; backward: output[0, :, H:]; np.stack them.",
-))
+)
 
 
 # ============================================================================ 05.top_layer_final_states
@@ -534,7 +534,7 @@ def _top_cases(rng):
     return cases
 
 
-register(Exercise(
+TOP_LAYER_FINAL_STATES = Exercise(
     id="05.top_layer_final_states",
     notebook=NOTEBOOK,
     function="top_layer_final_states",
@@ -558,4 +558,6 @@ register(Exercise(
     output_names=("summary",),
     hint="h_n.reshape(num_layers, num_directions, N, H)[-1] is (D, N, H); np.concatenate its D "
          "blocks along axis 1.",
-))
+)
+
+EXERCISES = [MASKED_REVERSE, RNN_FORWARD, BIDIRECTIONAL_RNN, STACK_LAYERS, FINAL_STATES_FROM_OUTPUT, TOP_LAYER_FINAL_STATES]

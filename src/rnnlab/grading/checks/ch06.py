@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 from rnnlab.scratch.losses import log_softmax, softmax
 
 NOTEBOOK = "06_sequence_tasks.ipynb"
@@ -93,7 +93,7 @@ def _mce_cases(rng):
     return cases
 
 
-register(Exercise(
+MASKED_CROSS_ENTROPY = Exercise(
     id="06.masked_cross_entropy",
     notebook=NOTEBOOK,
     function="masked_cross_entropy",
@@ -117,7 +117,7 @@ register(Exercise(
     arg_names=("logits", "targets", "mask"),
     output_names=("loss",),
     hint="log-softmax over the last axis, pick the target's entry, average over mask == True only.",
-))
+)
 
 
 # ============================================================================ 06.sample_with_temperature
@@ -188,7 +188,7 @@ def _swt_cases(rng):
     return cases
 
 
-register(Exercise(
+SAMPLE_WITH_TEMPERATURE = Exercise(
     id="06.sample_with_temperature",
     notebook=NOTEBOOK,
     function="sample_with_temperature",
@@ -213,7 +213,7 @@ register(Exercise(
     arg_names=("logits", "temperature", "u"),
     output_names=("p", "index"),
     hint="p = softmax(logits / temperature, axis=-1); index = number of cumsum(p) entries <= u.",
-))
+)
 
 
 # ============================================================================ 06.beam_search_step
@@ -307,7 +307,7 @@ def _beam_cases(rng):
     return cases
 
 
-register(Exercise(
+BEAM_SEARCH_STEP = Exercise(
     id="06.beam_search_step",
     notebook=NOTEBOOK,
     function="beam_search_step",
@@ -339,4 +339,6 @@ register(Exercise(
     output_names=("parent", "token", "new_logp", "new_length"),
     hint="Build all candidates (n, V) in log space, give finished rows one candidate (eos), rank "
          "by new_logp / new_length with a stable sort, keep beam_size.",
-))
+)
+
+EXERCISES = [MASKED_CROSS_ENTROPY, SAMPLE_WITH_TEMPERATURE, BEAM_SEARCH_STEP]

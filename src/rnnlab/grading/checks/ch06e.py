@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.compare import compare_outputs
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 from rnnlab.scratch.attention import attention_step, attention_step_backward
 
 NOTEBOOK = "06e_attention.ipynb"
@@ -155,7 +155,7 @@ def _judge_forward(case, got, expected):
     return False, problem + _weight_notes(case, got)
 
 
-register(Exercise(
+MASKED_ATTENTION = Exercise(
     id="06.masked_attention",
     notebook=NOTEBOOK,
     function="masked_attention",
@@ -183,7 +183,7 @@ register(Exercise(
     hint="e = (keys @ q) / sqrt(d_k); set e = -inf where mask is False; softmax over the last axis "
          "with the max subtracted (an all-False row: zero weights); context = weights @ values.",
     judge=_judge_forward,
-))
+)
 
 
 # ============================================================================ 06.masked_attention_backward
@@ -223,7 +223,7 @@ def _bwd_cases(rng):
     return cases
 
 
-register(Exercise(
+MASKED_ATTENTION_BACKWARD = Exercise(
     id="06.masked_attention_backward",
     notebook=NOTEBOOK,
     function="masked_attention_backward",
@@ -249,4 +249,6 @@ register(Exercise(
     hint="recompute the weights; d_values = alpha d_context; d_alpha_s = d_context . v_s; "
          "d_e = alpha (d_alpha - sum alpha d_alpha) / sqrt(d_k); d_q = sum_s d_e_s k_s; "
          "d_k_s = d_e_s q.",
-))
+)
+
+EXERCISES = [MASKED_ATTENTION, MASKED_ATTENTION_BACKWARD]

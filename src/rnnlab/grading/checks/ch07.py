@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
-from rnnlab.grading.spec import Exercise, register
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "07_parallel_recurrence.ipynb"
 
@@ -63,7 +63,7 @@ def _combine_cases(rng):
     return cases
 
 
-register(Exercise(
+COMBINE = Exercise(
     id="07.combine",
     notebook=NOTEBOOK,
     function="combine",
@@ -83,7 +83,7 @@ register(Exercise(
     arg_names=("a1", "b1", "a2", "b2"),
     output_names=("a", "b"),
     hint="a2 (a1 h + b1) + b2 = (a1 a2) h + (a2 b1 + b2).",
-))
+)
 
 
 # ============================================================================ 07.hillis_steele_scan
@@ -118,7 +118,7 @@ def _hs_mistake(**switches):
     return wrong
 
 
-register(Exercise(
+HILLIS_STEELE_SCAN = Exercise(
     id="07.hillis_steele_scan",
     notebook=NOTEBOOK,
     function="hillis_steele_scan",
@@ -140,7 +140,7 @@ register(Exercise(
     output_names=("h",),
     hint="B[0] += A[0] * h0; for d = 1, 2, 4, ... < T: B[d:] = A[d:] * B[:-d] + B[d:], then "
          "A[d:] = A[:-d] * A[d:] (compute the right-hand sides before writing).",
-))
+)
 
 
 # ============================================================================ 07.mingru_step
@@ -174,7 +174,7 @@ def _mingru_cases(rng):
     return cases
 
 
-register(Exercise(
+MINGRU_STEP = Exercise(
     id="07.mingru_step",
     notebook=NOTEBOOK,
     function="mingru_step",
@@ -195,7 +195,7 @@ register(Exercise(
     output_names=("h",),
     hint="a_z, n = np.split(x @ weight_ih.T + bias_ih, 2, axis=1); z = sigmoid(a_z); "
          "h = z * h_prev + (1 - z) * n.",
-))
+)
 
 
 # ============================================================================ 07.scan_backward
@@ -239,7 +239,7 @@ def _backward_cases(rng):
     return cases
 
 
-register(Exercise(
+SCAN_BACKWARD = Exercise(
     id="07.scan_backward",
     notebook=NOTEBOOK,
     function="scan_backward",
@@ -262,7 +262,7 @@ register(Exercise(
     output_names=("da", "db", "dh0"),
     hint="g = zeros; for t from T-1 down to 0: g[t] = dh[t] + (a[t+1] * g[t+1] if t < T-1 else 0); "
          "then da = g * h_prev, db = g, dh0 = a[0] * g[0].",
-))
+)
 
 
 # ============================================================================ 07.log_space_scan
@@ -297,7 +297,7 @@ def _log_mistake(**switches):
     return wrong
 
 
-register(Exercise(
+LOG_SPACE_SCAN = Exercise(
     id="07.log_space_scan",
     notebook=NOTEBOOK,
     function="log_space_scan",
@@ -318,4 +318,6 @@ register(Exercise(
     atol=1e-10,
     hint="a_star = cumsum(log a); for each sign s in (+1, -1): terms = log(max(s * [h0, b...], 0)), "
          "log_h = [0, a_star] + logaddexp.accumulate(terms - [0, a_star]); h = exp(+) - exp(-).",
-))
+)
+
+EXERCISES = [COMBINE, HILLIS_STEELE_SCAN, MINGRU_STEP, SCAN_BACKWARD, LOG_SPACE_SCAN]
