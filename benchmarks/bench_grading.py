@@ -77,7 +77,7 @@ def _code_cell(source: str) -> dict:
 def _graded_functions(notebook: str) -> list[str]:
     from rnnlab.grading import exercises
 
-    return [ex.function for ex in exercises().values() if ex.notebook == notebook]
+    return [ex.function for ex in exercises() if ex.notebook == notebook]
 
 
 def _partial(solution: dict, exercise: dict) -> dict:

@@ -184,9 +184,9 @@ def paths_out_of_package(source: str, module: str, is_package: bool) -> list[str
     return sorted(f"{module}: {ast.unparse(node)}" for node in climbing if id(node) not in inner)
 
 
-# The one place that still finds the repository from the package's install path; issue 17's
-# grading rewrite removes it (solutions/ becomes an explicit option): then delete this entry.
-KNOWN_PATHS_OUT = {"rnnlab.grading.grade"}
+# Modules allowed to build a path above the package from ``__file__``: none (the grader takes
+# ``solutions/`` as an explicit option).
+KNOWN_PATHS_OUT: set[str] = set()
 
 
 def test_no_module_climbs_out_of_the_package():

@@ -52,9 +52,9 @@ SOLUTIONS = {
 
 
 def test_registered():
-    ours = sorted(ex.id for ex in exercises().values() if ex.notebook == NOTEBOOK)
+    ours = sorted(ex.id for ex in exercises() if ex.notebook == NOTEBOOK)
     assert ours == sorted(SOLUTIONS)
-    for ex in exercises().values():
+    for ex in exercises():
         if ex.notebook == NOTEBOOK:
             assert ex.points > 0 and ex.mistakes and ex.hint and ex.chapter == "06"
 
@@ -266,7 +266,7 @@ def test_references_equal_torch(seed):
 
 
 def test_cases_are_deterministic_per_seed():
-    for ex in exercises().values():
+    for ex in exercises():
         if ex.notebook == NOTEBOOK:
             a, b = ex.cases(np.random.default_rng(7)), ex.cases(np.random.default_rng(7))
             assert len(a) == len(b)

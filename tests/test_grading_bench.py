@@ -21,7 +21,7 @@ def _bench():
 def test_the_class_has_every_profile_and_is_found_whole(tmp_path):
     bench = _bench()
     n = bench.build_class(tmp_path, students=6)
-    known = sorted({ex.notebook for ex in exercises().values()})
+    known = sorted({ex.notebook for ex in exercises()})
     assert n == 6 * len(known)
     found = discover(tmp_path, known)
     assert not found.ignored, found.ignored
@@ -40,7 +40,7 @@ def test_the_class_has_every_profile_and_is_found_whole(tmp_path):
 def test_tag_experiments_tags_only_cells_that_define_no_graded_function(tmp_path):
     bench = _bench()
     bench.build_class(tmp_path, students=1, tag_experiments=True)
-    functions = {ex.function for ex in exercises().values()}
+    functions = {ex.function for ex in exercises()}
     tagged = 0
     for path in tmp_path.glob("*/*.ipynb"):
         for cell in json.loads(path.read_text())["cells"]:

@@ -227,14 +227,16 @@ def test_exercise_validation():
         Exercise(**{**good, "reference": 3})
 
 
-def test_exercises_is_a_copy_of_the_one_mapping_by_id():
+def test_exercises_is_a_snapshot_sorted_by_id_and_looked_up_by_id():
     exs = exercises()
     assert "99.add_arrays" in exs and exs["99.add_arrays"] is fx.ADD
-    course = {k: v for k, v in exs.items() if not k.startswith("99.")}
-    assert list(course) == sorted(course) and len(course) > 20
-    assert all(ex.id == key for key, ex in exs.items())
-    exs.pop("99.add_arrays")
-    assert "99.add_arrays" in exercises()  # callers cannot change the course's mapping
+    course = [ex for ex in exs if not ex.id.startswith("99.")]
+    assert [ex.id for ex in course] == sorted(ex.id for ex in course) and len(course) > 20
+    assert exs[0] is next(iter(exs)) and all(exs[ex.id] is ex for ex in exs)
+    assert fx.ADD in exs and "00.none" not in exs
+    with pytest.raises(KeyError, match="valid ids: 01."):
+        exs["00.none"]
+    assert len(exercises()) == len(exs)  # a snapshot: callers cannot change the course's exercises
     with pytest.raises(KeyError, match="valid ids: 01."):
         check("00.none", lambda: None)
 

@@ -128,7 +128,7 @@ def _exercises_build(args) -> int:
 
 
 def _exercises_list() -> int:
-    exs = list(exercises().values())
+    exs = list(exercises())
     if not exs:
         print("no graded exercises are registered")
         return 0

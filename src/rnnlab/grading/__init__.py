@@ -1,7 +1,8 @@
 """Graded exercises: the checks that exercise notebooks call, and the instructor's grader.
 
-- :func:`exercises` -- ``{id: Exercise}`` of the course, collected from the chapters' check modules
-  (:mod:`rnnlab.grading.checks`; the record is :class:`rnnlab.grading.spec.Exercise`).
+- :func:`exercises` -- the course's exercises sorted by id, also looked up by id, collected from
+  the chapters' check modules (:mod:`rnnlab.grading.checks`; the record is
+  :class:`rnnlab.grading.spec.Exercise`).
 - :func:`check` -- ``check("01.rnn_step", rnn_step)`` judges a student's function on fresh random
   cases and returns a :class:`CheckResult` (``.passed``, ``.score``, ``.max_score``, ``.message``,
   ``.status``); a wrong answer never raises, an unknown id raises ``KeyError``.

@@ -25,13 +25,34 @@ from rnnlab.grading.outcome import CallOutcome, ErrorInfo, call_function
 from rnnlab.grading.serialize import roundtrip
 from rnnlab.grading.spec import Exercise
 
-__all__ = ["CheckResult", "check", "exercises", "judge", "missing_result", "draw_cases",
+__all__ = ["CheckResult", "ExerciseList", "check", "exercises", "judge", "missing_result", "draw_cases",
            "describe_case", "format_points"]
 
 
-def exercises() -> dict[str, Exercise]:
-    """The course's graded exercises: ``{"01.rnn_step": Exercise, ...}``, sorted by id."""
-    return dict(checks.EXERCISES)
+class ExerciseList(tuple):
+    """The graded exercises, sorted by id: a tuple of :class:`Exercise` (``.id``, ``.notebook``,
+    ``.function``, ``.points``, ...). One can be looked up by id, ``exercises()["01.rnn_step"]``
+    (``KeyError`` listing the valid ids if unknown), and ``"01.rnn_step" in exercises()`` asks
+    whether an id exists. A snapshot: changing it does not change the course's exercises."""
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for ex in self:
+                if ex.id == key:
+                    return ex
+            raise KeyError(f"unknown exercise id {key!r}; valid ids: "
+                           f"{', '.join(ex.id for ex in self)}")
+        return tuple.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        if isinstance(key, str):
+            return any(ex.id == key for ex in self)
+        return tuple.__contains__(self, key)
+
+
+def exercises() -> ExerciseList:
+    """The course's graded exercises, sorted by id (see :class:`ExerciseList`)."""
+    return ExerciseList(checks.EXERCISES.values())
 
 
 def _exercise(exercise_id: str) -> Exercise:

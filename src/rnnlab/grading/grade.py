@@ -888,7 +888,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
                                     f"notebooks, got {str(solutions)!r}")
     roster_names = _read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
-    exs = sorted(all_exercises().values() if exercises is None else exercises, key=lambda e: e.id)
+    exs = sorted(all_exercises() if exercises is None else exercises, key=lambda e: e.id)
     for ex in exs:  # a broken check module is the course's bug: stop before grading anyone
         draw_cases(ex, np.random.default_rng(0))
     by_nb: dict[str, list[Exercise]] = {}
