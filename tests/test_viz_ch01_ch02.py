@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from rnnlab.data import carry_bit_batch  # noqa: E402
 from rnnlab.viz import ch01, ch02  # noqa: E402
 
 
@@ -75,20 +76,13 @@ def test_hidden_state_figure_and_explorer():
 
 def test_latch_keeps_the_bit_only_with_a_strong_self_weight():
     rng = np.random.default_rng(0)
-    x, bits = ch01.carry_bit_batch(rng, steps=50, batch=500)
+    x, bits = carry_bit_batch(rng, steps=50, batch=500)
     assert x.shape == (50, 500, 1) and np.array_equal(x[0, :, 0], bits)
     assert np.abs(x[1:]).max() <= 0.5
     strong = ch01.latch_states(bits, x[1:, :, 0].T, w=5.0, u=2.0)
     weak = ch01.latch_states(bits, x[1:, :, 0].T, w=0.9, u=2.0)
     assert np.all(np.sign(strong[:, -1]) == bits)
     assert 0.3 < np.mean(np.sign(weak[:, -1]) == bits) < 0.7
-
-
-def test_train_carry_bit_runs_and_measures_the_first_input_gradient():
-    short = ch01.train_carry_bit(3, updates=5, batch=8)
-    long = ch01.train_carry_bit(30, updates=5, batch=8)
-    assert 0 <= short.accuracy <= 1 and np.isfinite(short.final_loss)
-    assert 0 < long.grad_first_input < short.grad_first_input
 
 
 # ----------------------------------------------------------------------------- chapter 2
