@@ -1,9 +1,9 @@
 """Chapter 5's training results: the taggers of book/05b_direction_depth.ipynb.
 
 Each ``run(seed)`` calls ``rnnlab.experiments.ch05.train_tagger`` exactly as the notebook's
-``train`` does (same sizes, steps, validation and test sets), after ``rnnlab.setup(seed=seed)``, and returns the
-number the notebook prints. Accuracies are on the test set, measured once after training stopped
-on the validation set.
+``train`` does (same sizes, steps, validation and test sets), after ``rnnlab.setup(seed=seed)``, and
+returns the number the notebook prints. Accuracies are on the test set, measured once after training
+stopped on the validation set.
 """
 from __future__ import annotations
 
