@@ -6,7 +6,8 @@ Layers (COURSE.md section 4):
 - ``rnnlab.modules``  torch ``nn.Module``s built from tensor ops, equal to ``torch.nn``.
 - ``rnnlab.data``     seeded generators and offline corpora.
 - ``rnnlab.train``    fit loop, sampling, greedy and beam decoding.
-- ``rnnlab.viz``      the book's figures and widgets.
+- ``rnnlab.experiments`` the book's models and experiment runners, one module per chapter.
+- ``rnnlab.viz``      the book's figures and widgets (they draw results; they train nothing).
 - ``rnnlab.grading``  exercise checks and the ``rnnlab grade`` command.
 
 Submodules are imported lazily so that ``import rnnlab.scratch`` never pulls in torch.
