@@ -127,3 +127,31 @@ def test_negate_update_gate_rejects_wrong_sizes():
     out = ex04.negate_update_gate(params, 4)
     assert (out["weight_hh"][4:8] == -1).all() and (out["weight_hh"][:4] == 1).all()
     assert (params["weight_hh"] == 1).all()                # the input is not modified
+
+
+def test_input_gradient_norms_match_the_closed_form_of_a_linear_recurrence():
+    """A one-unit ReLU RNN with positive weights and inputs never leaves the linear region:
+    h_T = sum_d w^d u x_{T-d} + ..., so ||dL/dx_{T-d}|| over a batch of N is w^d u / sqrt(N)."""
+    rnn = torch.nn.RNN(1, 1, nonlinearity="relu").double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.fill_(0.5)
+        rnn.weight_hh_l0.fill_(0.9)
+        rnn.bias_ih_l0.fill_(0.1)
+        rnn.bias_hh_l0.zero_()
+    x = np.random.default_rng(0).uniform(0.1, 1.0, size=(12, 4, 1))
+    norms = ex03.input_gradient_norms(rnn, x)
+    np.testing.assert_allclose(norms, 0.9 ** np.arange(12) * 0.5 / 2.0, rtol=1e-12)
+
+
+def test_forget_bias_and_weight_scaling_touch_only_their_rows():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(2, 3)
+    before = {k: v.clone() for k, v in lstm.state_dict().items()}
+    ex03.set_forget_bias(lstm, 2.5)
+    assert (lstm.bias_ih_l0[3:6] == 2.5).all() and (lstm.bias_hh_l0[3:6] == 0).all()
+    for name in ("bias_ih_l0", "bias_hh_l0"):
+        keep = torch.cat([torch.arange(0, 3), torch.arange(6, 12)])
+        torch.testing.assert_close(getattr(lstm, name)[keep], before[name][keep])
+    ex03.scale_recurrent_weights(lstm, 3.0)
+    torch.testing.assert_close(lstm.weight_hh_l0, 3.0 * before["weight_hh_l0"])
+    torch.testing.assert_close(lstm.weight_ih_l0, before["weight_ih_l0"])
