@@ -27,6 +27,7 @@ FORBIDDEN = {
     "rnnlab.scratch": LAYERS_NEVER_IMPORT | {"rnnlab.modules", "torch"},  # numpy only
     "rnnlab.modules": LAYERS_NEVER_IMPORT,
     "rnnlab.train": {"rnnlab.viz", "rnnlab.grading", "rnnlab.experiments"},
+    "rnnlab.viz": {"rnnlab.train", "rnnlab.experiments", "rnnlab.grading"},  # viz only draws
 }
 NEVER_ANYWHERE = {"tests"}  # the package never imports the test suite
 

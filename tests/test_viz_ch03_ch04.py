@@ -1,16 +1,12 @@
-"""The measurements of chapters 3 and 4 (rnnlab.viz.ch03, rnnlab.viz.ch04) against torch.nn and
-closed forms: the forget gates and gate traces the notebooks read, the memory-unit numbers of 3b,
-the plateau length of a run, and the GRU update-gate conventions of chapter 4."""
+"""The gate traces of rnnlab.viz.ch03 against torch.nn: the forget gates and gate traces the
+notebooks read and the gate explorer draws."""
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-import rnnlab.modules as rm
-from rnnlab.viz import ch03, ch04
+from rnnlab.viz import ch03
 
 
 def _sigmoid(a):
@@ -60,85 +56,6 @@ def test_gate_functions_reject_wrong_shapes(lstm_and_input):
         ch03.lstm_gate_trace(lstm.state_dict(), x.numpy())
     with pytest.raises(KeyError, match="no LSTM layer 1"):
         ch03.forget_gates(lstm.state_dict(), x.numpy(), layer=1)
-
-
-def test_memory_unit_against_a_hand_built_trace():
-    T, H = 10, 3
-    rng = np.random.default_rng(0)
-    f = rng.uniform(0.1, 0.5, (T, H))
-    f[:, 1] = np.linspace(0.9, 0.99, T)                   # unit 1 has the most open forget gate
-    i = np.full((T, H), 0.05)
-    i[[2, 7], 1] = [0.8, 0.7]
-    i[5, 1] = 0.2
-    c = rng.normal(size=(T, H))
-    trace = ch03.GateTrace(i=i, f=f, g=np.zeros((T, H)), o=np.ones((T, H)), c=c, h=np.tanh(c))
-    m = ch03.memory_unit(trace, 2, 7)
-    assert m.unit == 1
-    assert m.f_min == pytest.approx(0.9)
-    assert m.i_marked == pytest.approx((0.8, 0.7))
-    assert m.i_elsewhere == pytest.approx(0.2)
-    assert m.write == pytest.approx(c[2, 1] - c[1, 1])
-    assert m.change == pytest.approx(c[6, 1] - c[2, 1])
-    assert m.keep == pytest.approx(np.prod(f[3:7, 1]))    # steps 3, 4, 5, 6
-    with pytest.raises(ValueError, match="first < second"):
-        ch03.memory_unit(trace, 7, 2)
-
-
-def _fake_run(steps, values, solved=True):
-    history = SimpleNamespace(metric=lambda name: (steps, values))
-    return ch03.AddingResult("LSTM", 100, history, values[-1], solved, steps[-1], 1.0, None)
-
-
-def test_descent_steps_counts_from_the_last_evaluation_on_the_plateau():
-    run = _fake_run([50, 100, 150, 200, 250], [0.17, 0.16, 0.12, 0.05, 0.008])
-    assert ch03.descent_steps(run, level=0.1) == 250 - 150
-    assert ch03.descent_steps(_fake_run([50], [0.004])) == 50
-    with pytest.raises(ValueError, match="did not reach its target"):
-        ch03.descent_steps(_fake_run([50, 100], [0.17, 0.16], solved=False))
-
-
-def test_results_table_fits_the_book_width():
-    runs = [_fake_run([3000], [0.1679], solved=False)._replace(name="LSTM, forget bias 1"),
-            _fake_run([3000], [0.05], solved=False), _fake_run([750], [0.0023])]
-    for timings in (False, True):
-        table = ch03.results_table(runs, timings=timings)
-        assert max(len(line) for line in table.splitlines()) <= 88
-    assert "failed" in table and "not solved in 3000 steps" in table and "solved (" in table
-
-
-def test_run_adding_builds_the_named_cell_from_the_seed():
-    a = ch03.run_adding("gru", 10, seed=3, steps=20)
-    b = ch03.run_adding("gru", 10, seed=3, steps=20)
-    assert a.name == "GRU" and a.steps <= 20 and isinstance(a.model.rnn, rm.GRU)
-    # same seed, same process: the same run, bit for bit
-    assert a.val_mse == b.val_mse and a.steps == b.steps
-
-
-@pytest.mark.parametrize("reset_after", [True, False])
-def test_source_post_convention_is_torch_with_the_update_gate_negated(reset_after):
-    """h = (1 - z) h_prev + z n with -W_z equals torch's h = (1 - z) n + z h_prev."""
-    torch.manual_seed(2)
-    cell = rm.GRUCell(3, 4, reset_after=reset_after).double()
-    params = {k: v.detach().numpy() for k, v in cell.named_parameters()}
-    rng = np.random.default_rng(0)
-    x, h = rng.normal(size=(5, 3)), rng.normal(size=(5, 4))
-    expected = cell(torch.from_numpy(x), torch.from_numpy(h)).detach().numpy()
-    flipped = ch04.negate_update_gate(params, 4)
-    got = ch04.source_post_gru_step(x, h, **flipped, reset_after=reset_after)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    unflipped = ch04.source_post_gru_step(x, h, **params, reset_after=reset_after)
-    assert np.abs(unflipped - expected).max() > 1e-3     # the two rules differ on equal weights
-
-
-def test_negate_update_gate_rejects_wrong_sizes():
-    params = {"weight_ih": np.ones((12, 3)), "weight_hh": np.ones((12, 4))}
-    with pytest.raises(ValueError, match="3 \\* hidden_size = 15 rows"):
-        ch04.negate_update_gate(params, 5)
-    with pytest.raises(ValueError, match="hidden_size must be a positive int"):
-        ch04.negate_update_gate(params, 0)
-    out = ch04.negate_update_gate(params, 4)
-    assert (out["weight_hh"][4:8] == -1).all() and (out["weight_hh"][:4] == 1).all()
-    assert (params["weight_hh"] == 1).all()                # the input is not modified
 
 
 def test_gate_explorer_draws_outside_the_inline_backend(lstm_and_input):

@@ -1,5 +1,6 @@
 """Chapter 1 (book/01_recurrent_networks.ipynb), section 1.11: plain SGD learns to carry the sign of
-the first input across 5 steps and stays at chance across 50 (`rnnlab.viz.ch01.train_carry_bit`)."""
+the first input across 5 steps and stays at chance across 50
+(`rnnlab.experiments.ch01.train_carry_bit`)."""
 from __future__ import annotations
 
 from benchmarks.claims import Claim
@@ -10,7 +11,7 @@ NOTEBOOK = "book/01_recurrent_networks.ipynb"
 def _carry_bit_accuracy(steps: int):
     def run(seed: int) -> float:
         import rnnlab
-        from rnnlab.viz import ch01
+        from rnnlab.experiments import ch01
 
         rnnlab.setup(seed=seed)
         return ch01.train_carry_bit(steps, seed=seed).accuracy

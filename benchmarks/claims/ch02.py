@@ -1,6 +1,6 @@
 """Chapter 2 (book/02_bptt.ipynb): delayed recall (recall the symbol read 3 steps earlier) trained
 with plain SGD (section 2.5), with and without gradient clipping (2.7) and with truncated BPTT
-(2.8), all through `rnnlab.viz.ch02.train_delayed_recall`, as the notebook runs them."""
+(2.8), all through `rnnlab.experiments.ch02.train_delayed_recall`, as the notebook runs them."""
 from __future__ import annotations
 
 from benchmarks.claims import Claim
@@ -10,7 +10,7 @@ NOTEBOOK = "book/02_bptt.ipynb"
 
 def _train(seed: int, **kwargs):
     import rnnlab
-    from rnnlab.viz import ch02
+    from rnnlab.experiments import ch02
 
     rnnlab.setup(seed=seed)
     return ch02.train_delayed_recall(seed=seed, **kwargs)
@@ -23,11 +23,12 @@ def _sgd(seed: int):  # section 2.5: lr 0.03, 400 updates, no clipping
 def _truncation_error_k3(seed: int) -> float:
     """Section 2.8: relative error of the whole gradient with k = 3 at the model of section 2.5."""
     import numpy as np
-    from rnnlab.viz import ch02
+    from rnnlab.data import delayed_recall
+    from rnnlab.experiments import ch02
 
     model = _sgd(seed).model
-    x, y = ch02.delayed_recall(np.random.default_rng(seed + 5), steps=24, batch=16, classes=4,
-                               delay=3)
+    x, y = delayed_recall(np.random.default_rng(seed + 5), steps=24, batch=16, classes=4,
+                          delay=3)
     return float(ch02.truncation_errors(model, x, y, ks=(3,), delay=3, repeats=1).rel_error[0])
 
 

@@ -1,8 +1,8 @@
 """Training results of chapter 4 (and of its solutions), as functions of the seed.
 
-The runs go through `rnnlab.viz.ch03.run_adding`, as in the notebook, with the notebook's seed 0
-replaced by `seed`. The tanh RNN and the LSTM of chapter 4 are the same runs as those of 3b at
-T = 100 (same function, same seed, same budget), so their claims are in `ch03.py`
+The runs go through `rnnlab.experiments.ch03.run_adding`, as in the notebook, with the notebook's
+seed 0 replaced by `seed`. The tanh RNN and the LSTM of chapter 4 are the same runs as those of 3b
+at T = 100 (same function, same seed, same budget), so their claims are in `ch03.py`
 (`03b.rnn_T100_val_mse`, `03b.lstm_T100_val_mse`); here are the GRU's and the comparison.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ def _run(cell: str, seed: int, hidden_size: int = 32):
     import rnnlab
 
     rnnlab.setup(seed=seed)
-    from rnnlab.viz import ch03
+    from rnnlab.experiments import ch03
 
     return ch03.run_adding(cell, 100, seed=seed, steps=3000, hidden_size=hidden_size)
 

@@ -1,9 +1,9 @@
 """Chapter 5's training results: the taggers of book/05b_direction_depth.ipynb.
 
-Each ``run(seed)`` calls ``rnnlab.viz.ch05.train_tagger`` exactly as the notebook's ``train`` does
-(same sizes, steps, validation and test sets), after ``rnnlab.setup(seed=seed)``, and returns the
-number the notebook prints. Accuracies are on the test set, measured once after training stopped
-on the validation set.
+Each ``run(seed)`` calls ``rnnlab.experiments.ch05.train_tagger`` exactly as the notebook's
+``train`` does (same sizes, steps, validation and test sets), after ``rnnlab.setup(seed=seed)``, and
+returns the number the notebook prints. Accuracies are on the test set, measured once after training
+stopped on the validation set.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _train(task: str, hidden: int, seed: int, **options):
     import rnnlab
 
     rnnlab.setup(seed=seed)
-    from rnnlab.viz import ch05
+    from rnnlab.experiments import ch05
 
     return ch05.train_tagger(task, hidden, seed=seed, **options)
 
@@ -39,7 +39,7 @@ def _residual(seed: int):
 
 
 def _padding_drop(seed: int) -> float:
-    from rnnlab.viz import ch05
+    from rnnlab.experiments import ch05
 
     run = _train("next", 16, seed, bidirectional=True, steps=600)
     test = ch05.marker_sets(ch05.TEST_SEED)["next"]

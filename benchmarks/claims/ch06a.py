@@ -1,8 +1,8 @@
 """Notebook 6a's training results: digits read row by row (book/06a_classification.ipynb).
 
-``run(seed)`` trains the notebook's models with ``rnnlab.viz.ch06.train_digits`` (the same recipe,
-the same split of the digits) after ``rnnlab.setup(seed=seed)``, with ``seed`` for the weights and
-the batch order, and returns the number the notebook prints.
+``run(seed)`` trains the notebook's models with ``rnnlab.experiments.ch06.train_digits`` (the same
+recipe, the same split of the digits) after ``rnnlab.setup(seed=seed)``, with ``seed`` for the
+weights and the batch order, and returns the number the notebook prints.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _trained(name: str, seed: int):
     import rnnlab
 
     rnnlab.setup(seed=seed)
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     data = _data()
     model = ch06.digits_model(name, seed=seed)
@@ -38,7 +38,7 @@ def _lstm_readouts(seed: int):
     """(test accuracy, probe accuracy per step, trained head's accuracy per step)."""
     import torch
 
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     lstm, history, data = _trained("RowLSTM", seed)
     lstm.eval()
@@ -55,7 +55,7 @@ def _fcn(seed: int) -> float:
 
 
 def _logreg(seed: int) -> float:
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     return ch06.logistic_regression_digits(_data())[1]      # no seed: a convex fit
 

@@ -1,7 +1,8 @@
 """Notebook 6b (sequence labelling): the slot taggers' scores, over seeds.
 
-Every claim trains the tagger it needs exactly as the notebook does (``rnnlab.viz.ch06.train_tagger``
-on the same generated sentences), with ``seed`` drawing the weights and the batch order.
+Every claim trains the tagger it needs exactly as the notebook does
+(``rnnlab.experiments.ch06.train_tagger`` on the same generated sentences), with ``seed`` drawing
+the weights and the batch order.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def tagger_results(seed: int, bidirectional: bool) -> dict[str, float]:
     """What the notebook prints and asserts about one trained tagger."""
     import rnnlab
     from rnnlab.data import slots
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     rnnlab.setup(seed=seed)
     train, test, vocab = _data()

@@ -1,8 +1,8 @@
 """Notebook 6c (generation): the character language model and the class-conditioned date
 generator, over seeds.
 
-The language model is trained exactly as in the notebook (``rnnlab.viz.ch06.train_char_lm`` on
-Python's standard library) with ``seed`` drawing the weights and the window offsets; the date
+The language model is trained exactly as in the notebook (``rnnlab.experiments.ch06.train_char_lm``
+on Python's standard library) with ``seed`` drawing the weights and the window offsets; the date
 generator likewise (``train_conditional_generator``), with ``seed`` drawing weights and batch order.
 The data and the sampling noise stay the notebook's.
 """
@@ -22,7 +22,7 @@ def language_model_results(seed: int) -> dict[str, float]:
     """What the notebook prints and asserts about the trained character model."""
     import rnnlab
     from rnnlab.data import text as T
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     rnnlab.setup(seed=seed)
     corpus, vocab = T.load_stdlib_corpus(), T.CharVocab()
@@ -51,7 +51,7 @@ def date_generator_results(seed: int) -> dict[str, float]:
 
     import rnnlab
     from rnnlab.data import dates as D
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     rnnlab.setup(seed=seed)
     vocab = D.DateVocab()

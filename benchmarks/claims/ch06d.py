@@ -1,8 +1,8 @@
 """Notebook 6d (translation) and the teacher-forcing exercise of chapter 6, over seeds.
 
-Each experiment is the notebook's, through the same rnnlab functions (``rnnlab.viz.ch06``: the
-encoder–decoder and the single network with a separator, ``fit_one_cycle``, ``translate``), with
-``seed`` drawing the weights and the batch order; the generated dates stay the notebook's.
+Each experiment is the notebook's, through the same rnnlab functions (``rnnlab.experiments.ch06``:
+the encoder–decoder and the single network with a separator, ``fit_one_cycle``, ``translate``),
+with ``seed`` drawing the weights and the batch order; the generated dates stay the notebook's.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _data():
 
 def _exact(model, beam=None) -> float:
     from rnnlab.data import dates as D
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     _, test, vocab, _, te = _data()
     return D.exact_match(ch06.translate(model, te[0], te[1], vocab, beam=beam)[0], test.targets)
@@ -44,7 +44,7 @@ def encoder_decoder_results(seed: int) -> dict[str, float]:
     import torch
 
     import rnnlab
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     rnnlab.setup(seed=seed)
     train, test, vocab, tr, te = _data()
@@ -81,7 +81,7 @@ def separator_exact_match(seed: int) -> float:
 
     import rnnlab
     from rnnlab.data import dates as D
-    from rnnlab.viz import ch06
+    from rnnlab.experiments import ch06
 
     rnnlab.setup(seed=seed)
     train, _, vocab, _, _ = _data()

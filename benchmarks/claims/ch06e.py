@@ -2,10 +2,10 @@
 strings of 5 to 30 symbols (book/06e_attention.ipynb, "The bottleneck, measured" and "Where the
 decoder looks").
 
-The notebook trains each model with seeds 0, 1 and 2 through ``rnnlab.viz.ch06e.train_translator``
-and asserts the exact-match thresholds for every seed; the attention map and the two decoders are
-read from seed 0's model. ``run(seed)`` trains the same model with one seed and returns the number
-the notebook prints for it. The book's value is seed 0's.
+The notebook trains each model with seeds 0, 1 and 2 through
+``rnnlab.experiments.ch06e.train_translator`` and asserts the exact-match thresholds for every seed;
+the attention map and the two decoders are read from seed 0's model. ``run(seed)`` trains the same
+model with one seed and returns the number the notebook prints for it. The book's value is seed 0's.
 """
 from __future__ import annotations
 
@@ -21,21 +21,21 @@ NOTEBOOK = "book/06e_attention.ipynb"
 @functools.lru_cache(maxsize=4)
 def _model(attention, seed):
     import rnnlab
-    from rnnlab.viz import ch06e
+    from rnnlab.experiments import ch06e
 
     rnnlab.setup(seed=seed)
     return ch06e.train_translator(attention, seed)[0]
 
 
 def _curve(attention, seed):
-    from rnnlab.viz import ch06e
+    from rnnlab.experiments import ch06e
 
     return ch06e.exact_match_curve(_model(attention, seed))
 
 
 def _plain_long(seed):
     """Without attention: the largest exact match over the bins of 13 symbols and more."""
-    from rnnlab.viz import ch06e
+    from rnnlab.experiments import ch06e
 
     return float(_curve(None, seed)[ch06e.SETUP.edges[:-1] >= 13].max())
 
@@ -55,7 +55,7 @@ def _plain_shortest(seed):
 def _shifted_peak(seed):
     """With attention: the share of output symbols (after the first) whose largest weight lies on
     the right neighbour of the symbol being written."""
-    from rnnlab.viz import ch06e
+    from rnnlab.experiments import ch06e
 
     test, _ = ch06e.test_set()
     maps = ch06e.attention_map(_model("general", seed), test.sources)
@@ -68,7 +68,7 @@ def _beam_differs(seed):
     """With attention: the share of test strings on which beam search (width 3) and greedy
     decoding give different outputs."""
     from rnnlab.data import transduction as X
-    from rnnlab.viz import ch06e
+    from rnnlab.experiments import ch06e
 
     model = _model("general", seed)
     _, batch = ch06e.test_set()

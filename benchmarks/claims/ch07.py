@@ -1,8 +1,8 @@
 """Chapter 7's training results: parity beyond the training length (book/07_parallel_recurrence)
 the adding problem (book/07b_min_rnn_adding) and the character model (book/07c_min_rnn_characters).
 
-Every ``run(seed)`` calls the same ``rnnlab.viz.ch07`` function with the same arguments as the
-notebook, after ``rnnlab.setup(seed=seed)``; the notebooks use seed 0.
+Every ``run(seed)`` calls the same ``rnnlab.experiments.ch07`` function with the same arguments as
+the notebook, after ``rnnlab.setup(seed=seed)``; the notebooks use seed 0.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ CHAR_SPECS = {"lstm": (128, 1), "gru": (150, 1), "mingru": (186, 2), "minlstm": 
 
 # ----------------------------------------------------------------------------- parity (07)
 def _parity(cell: str, seed: int) -> dict[int, float]:
-    from rnnlab.viz import ch07
+    from rnnlab.experiments import ch07
 
     rnnlab.setup(seed=seed)
     run = ch07.train_parity(cell, length=32, steps=600, seed=seed)
@@ -32,7 +32,7 @@ def _parity_claim(id_, text, cell, reduce, book, threshold, sense):
 
 # ----------------------------------------------------------------------------- adding (07b)
 def _adding_steps(cell: str, length: int, seed: int) -> float:
-    from rnnlab.viz import ch07
+    from rnnlab.experiments import ch07
 
     rnnlab.setup(seed=seed)
     result = ch07.train_adding_cell(cell, length, steps=3000, seed=seed)
@@ -41,7 +41,7 @@ def _adding_steps(cell: str, length: int, seed: int) -> float:
 
 # ----------------------------------------------------------------------------- characters (07b)
 def _char_bpc(cell: str, seed: int) -> float:
-    from rnnlab.viz import ch07
+    from rnnlab.experiments import ch07
 
     rnnlab.setup(seed=seed)
     hidden, layers = CHAR_SPECS[cell]

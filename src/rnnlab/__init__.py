@@ -7,7 +7,9 @@ Its parts (ARCHITECTURE.md at the repository's root says what each may import):
 - ``rnnlab.data``     every task and corpus: seeded generators and offline corpora.
 - ``rnnlab.experiments`` the book's models and experiment runners, built on ``train.fit``.
 - ``rnnlab.train``    fit loop, sampling, greedy and beam decoding.
-- ``rnnlab.viz``      the book's figures and widgets (``viz.diagram``: the diagram primitives).
+- ``rnnlab.experiments`` the book's models and experiment runners, one module per chapter.
+- ``rnnlab.viz``      the book's figures and widgets (they draw results, they train nothing;
+  ``viz.diagram``: the diagram primitives).
 - ``rnnlab.grading``  exercise checks and the ``rnnlab grade`` command.
 
 Submodules are imported lazily so that ``import rnnlab.scratch`` never pulls in torch.

@@ -43,6 +43,9 @@ __all__ = [
     "CARRY_BIT_NOISE",
     "carry_bit_inputs",
     "run_carry_bit",
+    "carry_bit_batch",
+    "delayed_recall",
+    "spike_timing_batch",
 ]
 
 #: MSE of always predicting 1.0 on the adding problem: Var(U1 + U2) = 2 * (1/12) = 1/6.
@@ -247,3 +250,45 @@ def run_carry_bit(weights, x):
         h = np.tanh(x_t @ W_ih.T + h @ W_hh.T + b)
         states.append(h)
     return (h @ W_out.T)[:, 0], np.stack(states)
+
+
+def carry_bit_batch(rng: np.random.Generator, steps: int, batch: int, noise: float = 0.5):
+    """The carry-bit task: ``x_1`` is the bit (+-1), ``x_2..x_T`` uniform noise in
+    ``[-noise, noise]``.  Returns ``x`` (steps, batch, 1) and ``bits`` (batch,), numpy float64."""
+    bits = np.where(rng.random(batch) < 0.5, -1.0, 1.0)
+    x = rng.uniform(-noise, noise, size=(steps, batch, 1))
+    x[0, :, 0] = bits
+    return x, bits
+
+
+# ----------------------------------------------------------------------------- chapter 2's delayed recall
+def delayed_recall(rng: np.random.Generator, steps: int, batch: int, classes: int, delay: int):
+    """The delayed-recall task: at step t the target is the symbol read at step ``t - delay``.
+
+    Returns ``x`` (steps, batch, classes), one-hot, and ``y`` (steps, batch) integer targets.
+    For ``t < delay`` the target is a symbol the network never saw (chance level there), so the
+    best possible mean loss per step is ``delay / steps * log(classes)``.
+    """
+    s = rng.integers(0, classes, size=(steps + delay, batch))
+    x = np.eye(classes)[s[delay:]]
+    return x, s[:steps]
+
+
+# ----------------------------------------------------------------------------- chapter 3's timing task
+def spike_timing_batch(n: int, length: int, delay: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The timing task of the peephole experiment (after Gers & Schmidhuber 2000's timing tasks).
+
+    One input spike at a random step in the first ``length - delay`` steps; the target is 1
+    exactly ``delay`` steps after the spike and 0 elsewhere. Returns ``x`` ``(T, N, 1)`` and
+    ``y`` ``(T, N, 1)`` (float32). Solving it means counting ``delay`` steps precisely.
+    """
+    g = as_rng(rng)
+    if not 0 < delay < length:
+        raise ValueError(f"delay must be in 1..length-1, got delay={delay}, length={length}")
+    start = g.integers(0, length - delay, size=n)
+    x = np.zeros((length, n, 1), dtype=np.float32)
+    y = np.zeros((length, n, 1), dtype=np.float32)
+    cols = np.arange(n)
+    x[start, cols, 0] = 1.0
+    y[start + delay, cols, 0] = 1.0
+    return x, y

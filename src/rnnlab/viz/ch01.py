@@ -12,13 +12,16 @@ Measured figures and the explorer:
 - :func:`hidden_state_explorer` the same, stepped with a slider (ipywidgets, live in Jupyter only);
 - :func:`carry_bit_figure`    a hand-built one-unit latch that carries a bit across many steps.
 
+The experiment that trains an RNN to carry the bit is :func:`rnnlab.experiments.ch01.train_carry_bit`,
+its task :func:`rnnlab.data.carry_bit_batch`.
+
 Every function returns the matplotlib ``Figure`` (or the widget) and draws nothing global, so a
 notebook cell is one call.  Symbols follow the book's notation table: ``U = weight_ih_l0``
 (H x I), ``W = weight_hh_l0`` (H x H), ``V`` the output layer's weight (K x H).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -34,8 +37,6 @@ __all__ = [
     "hidden_state_explorer",
     "latch_states",
     "carry_bit_figure",
-    "carry_bit_batch",
-    "train_carry_bit",
 ]
 
 # ----------------------------------------------------------------------------- unrolled RNN
@@ -311,56 +312,3 @@ def carry_bit_figure(w_good: float = 5.0, w_bad: float = 0.9, u: float = 2.0, st
     axes[0].set_ylabel("$h_t$")
     fig.suptitle(f"A weight above 1 latches the first input for {steps} steps; below 1 it leaks away")
     return fig
-
-
-# ----------------------------------------------------------------------------- learning the latch
-class CarryBitRun(NamedTuple):
-    steps: int
-    accuracy: float  # on 1000 fresh sequences after training
-    final_loss: float  # binary cross-entropy of the last update
-    grad_first_input: float  # ||dL/dx_1|| at initialisation, averaged over a batch
-
-
-def carry_bit_batch(rng: np.random.Generator, steps: int, batch: int, noise: float = 0.5):
-    """The carry-bit task: ``x_1`` is the bit (+-1), ``x_2..x_T`` uniform noise in
-    ``[-noise, noise]``.  Returns ``x`` (steps, batch, 1) and ``bits`` (batch,), numpy float64."""
-    bits = np.where(rng.random(batch) < 0.5, -1.0, 1.0)
-    x = rng.uniform(-noise, noise, size=(steps, batch, 1))
-    x[0, :, 0] = bits
-    return x, bits
-
-
-def train_carry_bit(steps: int, updates: int = 300, lr: float = 0.1, hidden_size: int = 8,
-                    batch: int = 64, seed: int = 0) -> CarryBitRun:
-    """Train ``torch.nn.RNN(1, hidden_size)`` + ``Linear`` with plain SGD to report the first
-    input's sign after ``steps`` steps (float32, one thread).  Also measures the gradient of the
-    loss with respect to the first input at initialisation."""
-    import torch
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    rnn, head = torch.nn.RNN(1, hidden_size), torch.nn.Linear(hidden_size, 1)
-    params = list(rnn.parameters()) + list(head.parameters())
-    opt = torch.optim.SGD(params, lr=lr)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
-
-    def loss_of(x, bits):
-        out, _ = rnn(x)
-        return bce(head(out[-1])[:, 0], (bits > 0).float())
-
-    x, bits = carry_bit_batch(rng, steps, batch)
-    x0 = torch.tensor(x, dtype=torch.float32, requires_grad=True)
-    loss_of(x0, torch.tensor(bits)).backward()
-    grad_first = float(x0.grad[0].norm() / np.sqrt(batch))
-    opt.zero_grad()
-    for _ in range(updates):
-        x, bits = carry_bit_batch(rng, steps, batch)
-        loss = loss_of(torch.tensor(x, dtype=torch.float32), torch.tensor(bits))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    x, bits = carry_bit_batch(rng, steps, 1000)
-    with torch.no_grad():
-        pred = head(rnn(torch.tensor(x, dtype=torch.float32))[0][-1])[:, 0] > 0
-    acc = float((pred.numpy() == (bits > 0)).mean())
-    return CarryBitRun(steps, acc, float(loss.item()), grad_first)
