@@ -102,3 +102,15 @@ def pytest_collection_modifyitems(config, items):
         return 2
 
     items.sort(key=part)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a test module (used with ``pytest.mark.usefixtures``):
+    reproducible sums, and no OpenMP spinning on a shared 2-core machine."""
+    import torch  # here, not at the top: the toolchain tests that share this file need no torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

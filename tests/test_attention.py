@@ -21,12 +21,7 @@ F64 = torch.float64
 SCORES = ["dot", "general", "additive"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # fixture in conftest.py
 
 
 def rand_case(score, N=3, S=5, d_q=4, d_k=4, d_v=3, A=6, seed=0, bias=True, mask="ragged"):

@@ -24,13 +24,7 @@ F64 = torch.float64
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: reproducible, and no OpenMP spinning on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # fixture in conftest.py
 
 
 def close(a, b, rtol=0.0, atol=1e-10, msg=""):
