@@ -3,7 +3,8 @@
 Runs ``tests/test_notebooks.py`` (one nbval process and kernel per notebook, the suite's own
 settings) with a JUnit XML report, then writes ``benchmarks/NOTEBOOKS.md``: notebook, seconds,
 status, and the limit it must meet (the course's limits: 60 s, or 180 s for a notebook that trains
-a model). A notebook counts as training when a code cell calls ``fit(`` or a ``train_*(`` helper.
+a model). A notebook counts as training when a code cell calls ``fit(``, or a ``fit_*(``,
+``train_*(`` or ``run_*(`` helper (the experiment runners).
 
     .venv/bin/python benchmarks/notebook_report.py            # all notebooks, 2 workers
     .venv/bin/python benchmarks/notebook_report.py -k 06       # a subset (pytest -k expression)
@@ -28,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_S, TRAINING_LIMIT_S = 60, 180
-TRAINS = re.compile(r"\bfit\(|\btrain_\w+\(")
+TRAINS = re.compile(r"\bfit\(|\bfit_\w+\(|\btrain_\w+\(|\brun_\w+\(")
 
 
 def trains(notebook: str) -> bool:
