@@ -72,15 +72,20 @@ def _strings(lengths: np.ndarray, n_symbols: int, rng: np.random.Generator, task
     return StringPairs(list(sources), list(targets), np.asarray(lengths, dtype=np.int64))
 
 
+def _check_options(task, min_len, max_len, n_symbols, seed) -> tuple[int, int, int, int]:
+    """The options both generators take, checked: ``(min_len, max_len, n_symbols, seed)``."""
+    _check_task(task)
+    min_len = check_int("min_len", min_len, 1)
+    return (min_len, check_int("max_len", max_len, min_len),
+            check_int("n_symbols", n_symbols, 1, len(string.ascii_lowercase)),
+            check_int("seed", seed, 0))
+
+
 def string_pairs(n: int, *, task: str = "copy", min_len: int = 5, max_len: int = 60,
                  n_symbols: int = 20, seed: int = 0) -> StringPairs:
     """``n`` pairs, each of a length drawn uniformly from ``[min_len, max_len]``."""
     n = check_int("n", n, 1)
-    min_len = check_int("min_len", min_len, 1)
-    max_len = check_int("max_len", max_len, min_len)
-    n_symbols = check_int("n_symbols", n_symbols, 1, len(string.ascii_lowercase))
-    seed = check_int("seed", seed, 0)
-    _check_task(task)
+    min_len, max_len, n_symbols, seed = _check_options(task, min_len, max_len, n_symbols, seed)
     rng = np.random.default_rng(seed)
     return _strings(rng.integers(min_len, max_len + 1, size=n), n_symbols, rng, task)
 
@@ -90,11 +95,7 @@ def pairs_per_length(per_length: int, *, task: str = "copy", min_len: int = 5, m
     """A balanced test set: ``per_length`` pairs of every length from ``min_len`` to ``max_len``,
     shortest first."""
     per_length = check_int("per_length", per_length, 1)
-    min_len = check_int("min_len", min_len, 1)
-    max_len = check_int("max_len", max_len, min_len)
-    n_symbols = check_int("n_symbols", n_symbols, 1, len(string.ascii_lowercase))
-    seed = check_int("seed", seed, 0)
-    _check_task(task)
+    min_len, max_len, n_symbols, seed = _check_options(task, min_len, max_len, n_symbols, seed)
     lengths = np.repeat(np.arange(min_len, max_len + 1), per_length)
     return _strings(lengths, n_symbols, np.random.default_rng(seed), task)
 
