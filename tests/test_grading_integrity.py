@@ -186,32 +186,16 @@ def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
     assert {r["student"] for r in csv_rows(out / "grades.csv")} == {"bob"}
 
 
-def test_cli_exit_status_when_something_was_ignored(tmp_path):
+def test_cli_exit_status_when_something_was_ignored(tmp_path, monkeypatch):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs, f"alice/{fx.NOTEBOOK}", FULL)
     (tmp_path / "solutions").mkdir()
     args = [str(subs), "--out", str(out), "--no-progress", "--timeout", "8",
             "--solutions", str(tmp_path / "solutions")]
-
-    def run(*extra):
-        import rnnlab.grading.grade as g
-
-        real = g.grade
-
-        def fixture_grade(*a, **kw):
-            kw["exercises"] = fx.EXERCISES
-            return real(*a, **kw)
-
-        g.grade = fixture_grade
-        try:
-            return main(["grade", *args, *extra])
-        finally:
-            g.grade = real
-
-    assert run() == 0
+    assert _fixture_main(monkeypatch, *args)[0] == 0
     write(subs, "alice/notes.txt", "todo")
-    assert run() == 1
-    assert run("--allow-ignored") == 0
+    assert _fixture_main(monkeypatch, *args)[0] == 1
+    assert _fixture_main(monkeypatch, *args, "--allow-ignored")[0] == 0
 
 
 def test_skip_tagged_cells_are_not_run_and_earlier_work_survives_an_error(tmp_path):
@@ -257,11 +241,42 @@ def test_hints_switch(tmp_path, level):
     assert feedback.count("Likely mistake") == (level != "none")
 
 
-def test_cli_needs_the_solutions_folder(tmp_path, monkeypatch, capsys):
+def _fixture_main(monkeypatch, *argv):
+    import rnnlab.grading.grade as g
+
+    real, seen = g.grade, {}
+
+    def fixture_grade(*a, **kw):
+        seen.update(kw)
+        kw["exercises"] = fx.EXERCISES
+        return real(*a, **kw)
+
+    monkeypatch.setattr(g, "grade", fixture_grade)
+    return main(["grade", *argv]), seen
+
+
+def test_cli_solutions_folder_is_optional_but_a_wrong_one_is_an_error(tmp_path, monkeypatch,
+                                                                        capsys):
     subs = tmp_path / "subs"
     write(subs, f"alice/{fx.NOTEBOOK}", FULL)
-    monkeypatch.chdir(tmp_path)  # no solutions/ here
-    assert main(["grade", str(subs), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
-    err = capsys.readouterr().err
-    assert "no folder 'solutions'" in err and "--solutions DIR" in err
-    assert not (tmp_path / "out").exists()
+    monkeypatch.chdir(tmp_path)  # no solutions/ here: graded anyway, written answers numbered
+    base = [str(subs), "--out", str(tmp_path / "out"), "--no-progress", "--timeout", "8"]
+    status, seen = _fixture_main(monkeypatch, *base)
+    assert status == 0 and seen["solutions"] is None
+    assert "pass --solutions DIR" in capsys.readouterr().err
+    assert (tmp_path / "out" / "grades.csv").exists()
+    status, _ = _fixture_main(monkeypatch, *base, "--solutions", str(tmp_path / "nowhere"))
+    assert status == 2 and "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("old, new", [("process", "process"), ("namespace", "bwrap"),
+                                      ("auto", "bwrap")])
+def test_cli_accepts_the_former_sandbox_option(tmp_path, monkeypatch, old, new):
+    import rnnlab.grading.grade as g
+
+    seen = {}
+    monkeypatch.setattr(g, "grade", lambda *a, **kw: seen.update(kw) or g.Summary())
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "subs").mkdir()
+    assert main(["grade", "subs", "--out", "out", "--no-progress", "--sandbox", old]) == 0
+    assert seen["isolation"] == new

@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True, metavar="DIR", help="output folder for the gradebook")
     grade.add_argument("--solutions", default=None, metavar="DIR",
                        help="the course's folder of solution notebooks (names the written answers; "
-                            "never shown to submissions); default: solutions in the current folder")
+                            "never shown to submissions); default: ./solutions when it exists")
     grade.add_argument("--timeout", type=float, default=120.0, metavar="S",
                        help="wall-clock seconds per submission (default: 120)")
     grade.add_argument("--memory", type=int, default=3072, metavar="MB",
@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="bwrap (default): each submission runs under bubblewrap, without "
                             "network and without sight of your files; process: plain child "
                             "processes with resource limits only (weaker: they can read your files)")
+    # the option's name before bubblewrap (auto and namespace meant the strongest isolation here)
+    grade.add_argument("--sandbox", choices=("auto", "namespace", "process"), default=None,
+                       help=argparse.SUPPRESS)
     grade.add_argument("--roster", metavar="FILE", default=None,
                        help="file of student names (one per line, or a CSV with a 'student' "
                             "column): students without a folder get rows with status 'missing'")
@@ -141,16 +144,24 @@ def _exercises_list() -> int:
 
 
 def _grade(args) -> int:
-    solutions = args.solutions or "solutions"
-    if not Path(solutions).is_dir():
-        print(f"rnnlab grade: no folder {solutions!r} of solution notebooks (run it from the "
-              f"course's root, or pass --solutions DIR)", file=sys.stderr)
+    solutions = args.solutions
+    if solutions is None and Path("solutions").is_dir():
+        solutions = "solutions"
+    elif solutions is None:
+        print("rnnlab grade: no folder solutions/ here: written answers are numbered, not named "
+              "after the exercises (pass --solutions DIR to name them)", file=sys.stderr)
+    elif not Path(solutions).is_dir():
+        print(f"rnnlab grade: --solutions {solutions!r} is not a folder of solution notebooks",
+              file=sys.stderr)
         return 2
+    isolation = args.isolation
+    if args.sandbox is not None and isolation == "bwrap":
+        isolation = "process" if args.sandbox == "process" else "bwrap"
     try:
         summary = grading.grade(
             args.submissions, args.out, solutions=solutions, timeout=args.timeout,
             memory_mb=args.memory, jobs=args.jobs, regrade=args.regrade, seed=args.seed,
-            isolation=args.isolation, progress=not args.no_progress, roster=args.roster,
+            isolation=isolation, progress=not args.no_progress, roster=args.roster,
             hints=args.hints)
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as err:
         print(f"rnnlab grade: {err}", file=sys.stderr)

@@ -858,7 +858,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
           exercises: Sequence[Exercise] | None = None, progress: bool = True,
           echo: Callable[[str], None] | None = print, limits: Limits | None = None,
           roster: str | Path | None = None, hints: str = "mistake",
-          solutions: str | Path | None = None) -> Summary:
+          solutions: str | Path | None = None, sandbox: str | None = None) -> Summary:
     """Grade every ``submissions/<student>/<notebook>.ipynb`` into ``out`` (see the module doc).
 
     ``exercises`` defaults to the course's (:func:`rnnlab.grading.exercises`); ``isolation`` is
@@ -868,8 +868,11 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     get ``missing`` rows); ``hints`` says how much of an exercise's hint the feedback shows
     (``"none"``, ``"mistake"``: the name of a recognised mistake, ``"full"``: and the hint);
     ``solutions`` is the course's folder of solution notebooks: the written answers are named after
-    its headings, and the sandbox never shows it to a submission.
+    its headings, and the sandbox never shows it to a submission. ``sandbox`` is the option's
+    former name (``"process"``, or ``"auto"``/``"namespace"`` for the strongest isolation: bwrap).
     """
+    if sandbox is not None and isolation == "bwrap":
+        isolation = "process" if sandbox == "process" else "bwrap"
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS must be a folder of <student>/<notebook>.ipynb, "
