@@ -13,7 +13,7 @@ import pytest
 from rnnlab.grading import check, exercises
 from rnnlab.grading.checker import draw_cases
 from rnnlab.grading.generate import check_exercises
-from rnnlab.grading.notebook import code_cells, python_source
+from rnnlab.grading.notebook import python_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -68,7 +68,8 @@ def _definitions_up_to(sources: list[str], function: str) -> str | None:
 
 
 def _assert_stub_raises(ex, nb: dict, where: str) -> None:
-    code = _definitions_up_to(code_cells(nb), ex.function)
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    code = _definitions_up_to(sources, ex.function)
     assert code is not None, f"{where} defines no function `{ex.function}` at top level"
     namespace = {"__name__": "__exercise__"}
     exec(compile(code, where, "exec"), namespace)

@@ -1,5 +1,5 @@
-"""Notebooks as data, on nbformat: reading (and validating) a submission, its code cells, and the
-plain Python that IPython runs for a cell that uses IPython syntax (``%magic``, ``!cmd``).
+"""Notebooks as data, on nbformat: reading (and validating) a submission, and the plain Python
+that IPython runs for a cell that uses IPython syntax (``%magic``, ``!cmd``).
 
 The grader reads every submission here and never runs it; the sandboxed child runs the cells.
 """
@@ -11,7 +11,7 @@ import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat.reader import NotJSONError
 
-__all__ = ["NotebookError", "read_notebook", "code_cells", "python_source", "MAX_NOTEBOOK_BYTES"]
+__all__ = ["NotebookError", "read_notebook", "python_source", "MAX_NOTEBOOK_BYTES"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 
@@ -41,12 +41,6 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
     except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as err:
         raise NotebookError(f"not a notebook ({type(err).__name__}: {str(err)[:200]})") from None
     return nb
-
-
-def code_cells(nb: dict) -> list[str]:
-    """The sources of the code cells, in order (a source stored as a list of lines is joined)."""
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in nb["cells"] if c["cell_type"] == "code"]
 
 
 def python_source(source: str) -> str:
