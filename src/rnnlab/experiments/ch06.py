@@ -128,8 +128,6 @@ def train_digits(model, data: DigitsSplit, *, lr: float, seed: int = 0,
     The test accuracy is recorded after every epoch (``"test_acc"``) to draw curves; nothing is
     decided from it: no early stopping, a fixed number of epochs.
     """
-    from rnnlab.train import fit
-
     device = next(model.parameters()).device
     x_test = torch.from_numpy(data.x_test).to(device)
     y_test = torch.from_numpy(data.y_test).to(device)

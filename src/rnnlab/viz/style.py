@@ -7,6 +7,7 @@ figures stay readable in the book theme's dark mode.
 from __future__ import annotations
 
 import matplotlib
+from cycler import cycler
 
 COLORS = {
     "blue": "#0072B2",
@@ -45,8 +46,6 @@ RC = {
 
 def apply_style() -> None:
     """Set matplotlib's rcParams to the book's style (idempotent)."""
-    from cycler import cycler
-
     matplotlib.rcParams.update(RC)
     matplotlib.rcParams["axes.prop_cycle"] = cycler(
         color=[COLORS[c] for c in CYCLE], linestyle=LINESTYLES
@@ -55,6 +54,8 @@ def apply_style() -> None:
 
 def new_figure(nrows: int = 1, ncols: int = 1, **kwargs):
     """``plt.subplots`` in the book's style; returns ``(fig, axes)``."""
+    # deferred: pyplot fixes its backend when first imported; importing rnnlab.viz must leave that
+    # choice to the caller (Jupyter's inline backend, or Agg set by a script first)
     import matplotlib.pyplot as plt
 
     apply_style()
