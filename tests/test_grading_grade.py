@@ -54,6 +54,16 @@ def test_without_bwrap_grade_refuses_and_says_how_to_install_it(tmp_path, monkey
     assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
 
 
+def test_a_bwrap_that_cannot_run_this_python_is_refused_before_grading(tmp_path, monkeypatch):
+    # e.g. an interpreter under a folder the grading user cannot read: every submission would crash
+    monkeypatch.setattr(sandbox, "_PROBED", [(False, "bwrap: execvp /x/bin/python: No such file")])
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(RuntimeError) as err:
+        grade(tmp_path / "subs", tmp_path / "out", exercises=fx.EXERCISES, echo=None)
+    assert "could not run this Python" in str(err.value) and "execvp" in str(err.value)
+    assert "--isolation process" in str(err.value) and not (tmp_path / "out").exists()
+
+
 FORKS = '''import os, time
 LIMITED = False
 for _ in range(200):  # bounded, so a machine without a process limit survives this test

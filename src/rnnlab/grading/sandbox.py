@@ -327,7 +327,9 @@ _PROBED: list = []
 
 
 def bwrap_available() -> tuple[bool, str]:
-    """Whether ``bwrap`` runs here with the namespaces the grader uses (probed once): ``(ok, why)``."""
+    """Whether ``bwrap`` runs this Python (and imports numpy) with the namespaces and the view of
+    the file system the grader uses (probed once): ``(ok, why)``. An interpreter or a library
+    that the view misses is found here, before any submission is graded."""
     with _PROBE_LOCK:
         if not _PROBED:
             if shutil.which("bwrap") is None:
@@ -336,7 +338,8 @@ def bwrap_available() -> tuple[bool, str]:
                 with tempfile.TemporaryDirectory() as tmp:
                     job = os.path.join(tmp, "job")
                     Path(job).write_bytes(b"")
-                    argv = _bwrap_argv(job, tmp, Limits(), []) + ["--", "/bin/sh", "-c", "exit 0"]
+                    argv = _bwrap_argv(job, tmp, Limits(), []) + [
+                        "--", sys.executable, "-I", "-B", "-c", "import numpy"]
                     run = subprocess.run(argv, capture_output=True, timeout=60)
                 why = run.stderr.decode("utf-8", "replace").strip()[-300:] or \
                     f"exit status {run.returncode}"
@@ -351,6 +354,12 @@ def check_isolation(isolation: str) -> None:
         raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {isolation!r}")
     if isolation == "bwrap":
         ok, why = bwrap_available()
+        if not ok and why == "bwrap is not installed":
+            raise RuntimeError(f"rnnlab grade runs students' code only inside bwrap, which is not "
+                               f"installed here: {INSTALL_BWRAP}")
         if not ok:
-            raise RuntimeError(f"rnnlab grade runs students' code only inside bwrap, which does not "
-                               f"work here ({why}): {INSTALL_BWRAP}")
+            raise RuntimeError(f"rnnlab grade runs students' code only inside bwrap, which could not "
+                               f"run this Python ({sys.executable}) here: {why}. The sandbox shows "
+                               f"the interpreter, its libraries and the installed packages read-only; "
+                               f"all must be readable by the user who runs the grader. Or pass "
+                               f"--isolation process (weaker: submissions can read your files)")
