@@ -39,7 +39,7 @@ def _adding_steps(cell: str, length: int, seed: int) -> float:
     return float(result.steps) if result.solved else float("inf")
 
 
-# ----------------------------------------------------------------------------- characters (07b)
+# ----------------------------------------------------------------------------- characters (07c)
 def _char_bpc(cell: str, seed: int) -> float:
     from rnnlab.experiments import ch07
 

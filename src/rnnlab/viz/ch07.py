@@ -56,7 +56,7 @@ def lstm_time_figure(lengths: Sequence[int], times: Mapping[str, np.ndarray]):
     ax.set_yscale("log")
     ax.set_xlabel("sequence length T (steps)")
     ax.set_ylabel("forward + backward time (ms)")
-    ax.set_title("An LSTM's time grows in proportion to T: one step after the other")
+    ax.set_title("An LSTM's time grows roughly in proportion to T")
     ax.legend(fontsize=8)
     return fig
 
