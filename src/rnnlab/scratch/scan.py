@@ -25,8 +25,8 @@ and composition of maps is associative, so the prefixes
   with :math:`a^* = \operatorname{cumsum}(\log a)`, two prefix sums in log space (needs
   :math:`a > 0`; negative :math:`b` is handled by linearity, :math:`h = h^+ - h^-`);
 - :func:`scan_cumprod` the same closed form in linear space, :math:`h_t = A_t (h_0 + \sum_{s \le t}
-  b_s / A_s)` with :math:`A_t = \prod_{s \le t} a_s`, kept to show how it fails: :math:`A_t`
-  underflows to 0 and :math:`b_s / A_s` overflows to inf after a few hundred steps;
+  b_s / A_s)` with :math:`A_t = \prod_{s \le t} a_s`, kept to show how it fails: :math:`b_s / A_s`
+  overflows to inf while :math:`A_t` is still tiny but nonzero, after a few hundred steps;
 - :func:`scan_backward` the gradient: the same recurrence run backwards in time,
   :math:`g_t = a_{t+1} g_{t+1} + \bar h_t`, then :math:`\bar b_t = g_t`,
   :math:`\bar a_t = g_t h_{t-1}`, :math:`\bar h_0 = a_1 g_1`.
@@ -199,9 +199,11 @@ def scan_log(a, b, h0=None) -> np.ndarray:
 def scan_cumprod(a, b, h0=None) -> np.ndarray:
     r"""The closed form in linear space, :math:`h_t = A_t (h_0 + \sum_{s \le t} b_s / A_s)`,
     :math:`A_t = \prod_{s \le t} a_s`: exact in exact arithmetic, and the reason for
-    :func:`scan_log`: in floating point :math:`A_t` underflows to 0 once it drops below about
-    1e-308 (float64), :math:`b_s / A_s` becomes inf and :math:`h_t` ``inf * 0 = nan``. Returns
-    what floating point gives (warnings silenced), so that the failure can be shown."""
+    :func:`scan_log`: in floating point :math:`b_s / A_s` overflows to inf once :math:`A_t`
+    drops below about :math:`|b_s| / 1.8 \cdot 10^{308}` (float64), while it is still nonzero, so
+    :math:`h_t` becomes inf; later :math:`A_t` underflows to 0 and :math:`h_t` is
+    ``0 * inf = nan``. Returns what floating point gives (warnings silenced), so that the
+    failure can be shown."""
     a, b, h0 = _args(a, b, h0)
     with np.errstate(all="ignore"):
         A = np.cumprod(a, axis=0)
