@@ -2,7 +2,10 @@
 strings of 5 to 30 symbols (book/06e_attention.ipynb, "The bottleneck, measured" and "Where the
 decoder looks").
 
-The notebook trains each model with seeds 0, 1 and 2 through
+The solutions notebook (exercise 3) trains a smaller model with attention to copy strings of 5 to
+15 symbols and counts where its largest weights lie: ``_copy_on_symbol``.
+
+The book notebook trains each model with seeds 0, 1 and 2 through
 ``rnnlab.experiments.ch06e.train_translator`` and asserts the exact-match thresholds for every seed;
 the attention map and the two decoders are read from seed 0's model. ``run(seed)`` trains the same
 model with one seed and returns the number the notebook prints for it. The book's value is seed 0's.
@@ -16,6 +19,7 @@ import numpy as np
 from benchmarks.claims import Claim
 
 NOTEBOOK = "book/06e_attention.ipynb"
+SOLUTIONS = "solutions/06e_attention.ipynb"
 
 
 @functools.lru_cache(maxsize=4)
@@ -78,6 +82,31 @@ def _beam_differs(seed):
     return float(np.mean([g != b for g, b in zip(greedy, beam)]))
 
 
+def _copy_setup():
+    """The solutions notebook's setup: copying strings of 5 to 15 symbols, 300 steps."""
+    from dataclasses import replace
+
+    from rnnlab.experiments import ch06e
+
+    return replace(ch06e.SETUP, task="copy", min_len=5, max_len=15, steps=300, per_length=20)
+
+
+def _copy_on_symbol(seed):
+    """Solutions, exercise 3: the share of output symbols whose largest weight lies on the source
+    symbol being written, for the copying model on its test strings."""
+    import rnnlab
+    from rnnlab.experiments import ch06e
+
+    rnnlab.setup(seed=seed)
+    small = _copy_setup()
+    model, _ = ch06e.train_translator("general", seed=seed, setup=small)
+    test, _ = ch06e.test_set(small)
+    maps = ch06e.attention_map(model, test.sources, small)
+    offsets = np.concatenate([ch06e.peak_offsets(w, len(s), task="copy")
+                              for s, (_, w) in zip(test.sources, maps)])
+    return float(np.mean(offsets == 0))
+
+
 CLAIMS = [
     Claim(id="06e.plain_long", text="without attention, exact match from length 13 on (largest bin)",
           notebook=NOTEBOOK, book=0.0, threshold=0.05, sense="<=", run=_plain_long, fmt="{:.1%}"),
@@ -94,4 +123,8 @@ CLAIMS = [
           notebook=NOTEBOOK, book=0.836, threshold=0.7, sense=">=", run=_shifted_peak, fmt="{:.1%}"),
     Claim(id="06e.beam_differs", text="with attention, beam 3 and greedy disagree on test strings",
           notebook=NOTEBOOK, book=0.062, threshold=0.1, sense="<=", run=_beam_differs, fmt="{:.1%}"),
+    Claim(id="sol06e.copy_on_symbol",
+          text="copying model (exercise 3): largest weight on the symbol being written",
+          notebook=SOLUTIONS, book=0.9895, threshold=0.9, sense=">=", run=_copy_on_symbol,
+          fmt="{:.1%}"),
 ]
