@@ -249,14 +249,14 @@ class EncoderDecoder(nn.Module):
 
     Without attention the encoder's final state :math:`(h^e_S, c^e_S)`, read at each source's true
     end, is the decoder's initial state and the only path from source to target; the prediction is
-    :math:`\operatorname{softmax}(V h^d_u + c)`. With attention (``"dot"``, ``"scaled_dot"``,
+    :math:`\operatorname{softmax}(V h^d_u + b_y)`. With attention (``"dot"``, ``"scaled_dot"``,
     ``"general"`` or ``"additive"``) the decoder also reads every encoder state at every step:
 
     .. math::
         \alpha_{us} = \operatorname{softmax}_{s:\,m_s=1}(e_{us}), \quad
         \bar v_u = \sum_s \alpha_{us} h^e_s, \quad
         \tilde h_u = \tanh(W_c [\bar v_u, h^d_u]), \quad
-        p(y_u \mid y_{<u}, x) = \operatorname{softmax}(V \tilde h_u + c).
+        p(y_u \mid y_{<u}, x) = \operatorname{softmax}(V \tilde h_u + b_y).
 
     Parameters: ``embed`` (shared by both sides), ``encoder`` and ``decoder`` (:class:`rnnlab.modules.LSTM`),
     ``head`` (:math:`V, c`); with attention also ``attention`` and ``combine`` (:math:`W_c`, no bias).
