@@ -9,7 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rnnlab.data import carry_bit_batch, delayed_recall  # noqa: E402
+from rnnlab.data import delayed_recall  # noqa: E402
+from rnnlab.experiments import ch01 as ex01  # noqa: E402
 from rnnlab.experiments import ch02 as ex02  # noqa: E402
 from rnnlab.viz import ch01, ch02  # noqa: E402
 
@@ -31,7 +32,7 @@ def _labelled(ax):
 
 # ----------------------------------------------------------------------------- chapter 1
 @pytest.mark.parametrize("make", [lambda: ch01.unrolled_figure(3), ch01.mappings_figure,
-                                  lambda: ch01.carry_bit_figure(steps=20, n=4)])
+                                  lambda: ch01.carry_bit_figure(ex01.latch_runs(steps=20, n=4))])
 def test_drawn_figures_have_titles(make):
     _titled(make())
 
@@ -51,39 +52,31 @@ def test_block_matrix_figure():
         ch01.block_matrix_figure(rng.random((4, 3)), rng.random((3, 3)), rng.random((2, 4)))
 
 
-def test_rnn_states_equals_torch():
-    rng = np.random.default_rng(0)
-    x, W_ih, W_hh, b = rng.standard_normal((9, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 5)), rng.standard_normal(5)
-    rnn = torch.nn.RNN(3, 5, dtype=torch.float64)
-    rnn.load_state_dict({"weight_ih_l0": torch.from_numpy(W_ih), "weight_hh_l0": torch.from_numpy(W_hh),
-                         "bias_ih_l0": torch.from_numpy(b), "bias_hh_l0": torch.zeros(5, dtype=torch.float64)})
-    expected = rnn(torch.from_numpy(x))[0].detach().numpy()
-    np.testing.assert_allclose(ch01.rnn_states(x, W_ih, W_hh, b), expected, rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match="input_size=3"):
-        ch01.rnn_states(rng.standard_normal((9, 4)), W_ih, W_hh, b)
-
-
 def test_hidden_state_figure_and_explorer():
-    fig = ch01.hidden_state_figure()
+    x, W_ih, W_hh, b = ex01.demo_rnn()
+    h = ex01.rnn_states(x, W_ih, W_hh, b)
+    fig = ch01.hidden_state_figure(x, h)
     _titled(fig)
     _labelled(fig.axes[1])
+    shown = fig.axes[1].images[0].get_array()
+    np.testing.assert_array_equal(shown, h.T)  # the heat map is the states, unit by step
+    with pytest.raises(ValueError, match="same T"):
+        ch01.hidden_state_figure(x, h[1:])
     import ipywidgets
 
-    widget = ch01.hidden_state_explorer()
+    calls = []
+
+    def states(*args):
+        calls.append(args)
+        return ex01.rnn_states(*args)
+
+    widget = ch01.hidden_state_explorer(x, W_ih, W_hh, b, states)
     assert isinstance(widget, ipywidgets.VBox)
-    sliders = widget.children[0].children
-    assert [s.description for s in sliders] == ["step t", "radius of W"]
-
-
-def test_latch_keeps_the_bit_only_with_a_strong_self_weight():
-    rng = np.random.default_rng(0)
-    x, bits = carry_bit_batch(rng, steps=50, batch=500)
-    assert x.shape == (50, 500, 1) and np.array_equal(x[0, :, 0], bits)
-    assert np.abs(x[1:]).max() <= 0.5
-    strong = ch01.latch_states(bits, x[1:, :, 0].T, w=5.0, u=2.0)
-    weak = ch01.latch_states(bits, x[1:, :, 0].T, w=0.9, u=2.0)
-    assert np.all(np.sign(strong[:, -1]) == bits)
-    assert 0.3 < np.mean(np.sign(weak[:, -1]) == bits) < 0.7
+    t_slider, r_slider = widget.children[0].children
+    assert [t_slider.description, r_slider.description] == ["step t", "radius of W"]
+    r_slider.value = 0.5  # a new radius: the states are computed again with W scaled to it
+    W_used = calls[-1][2]
+    assert abs(np.abs(np.linalg.eigvals(W_used)).max() - 0.5) < 1e-9
 
 
 # ----------------------------------------------------------------------------- chapter 2
