@@ -7,7 +7,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
 from rnnlab.data import delayed_recall  # noqa: E402
 from rnnlab.experiments import ch01 as ex01  # noqa: E402
