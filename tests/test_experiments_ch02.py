@@ -1,6 +1,7 @@
 """rnnlab.experiments.ch02: the numpy classifier's BPTT gradients (full and truncated) and the
 recall gradients agree with torch autograd, the gradient norms through any W agree with autograd
-and the closed form, and the training loop records what it says it records."""
+and the closed form (as do those of the random-input experiment, from the same seeds), and the
+training loop records what it says it records."""
 import numpy as np
 import pytest
 import torch
@@ -128,3 +129,51 @@ def test_truncation_errors():
     assert np.all(res.recall_share[:2] == 0) and np.all(res.recall_share[2:] > 0)
     assert abs(res.recall_share[-1] - 1) < 1e-12
     assert np.all(res.seconds > 0)
+
+
+# ---------------------------------------------------------------- the gradient-norm experiment
+@pytest.mark.parametrize("kind", ["orthogonal", "gaussian"])
+def test_recurrent_matrix_has_the_requested_radius(kind):
+    W = ch02.recurrent_matrix(16, 0.7, seed=3, kind=kind)
+    assert abs(np.abs(np.linalg.eigvals(W)).max() - 0.7) < 1e-10
+    if kind == "orthogonal":
+        np.testing.assert_allclose(np.linalg.svd(W, compute_uv=False), 0.7, rtol=1e-12)
+    with pytest.raises(ValueError, match="kind"):
+        ch02.recurrent_matrix(4, 1.0, kind="uniform")
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
+def test_hidden_gradient_norms_equal_autograd(radius):
+    steps, H, D, scale, seed = 30, 8, 3, 0.3, 4
+    res = ch02.hidden_gradient_norms(radius, steps=steps, hidden_size=H, input_size=D,
+                                     input_scale=scale, seed=seed)
+    # rebuild the same network in torch from the same seeds and let autograd do the backward pass
+    rng = np.random.default_rng(seed + 1)
+    W = torch.from_numpy(ch02.recurrent_matrix(H, radius, seed))
+    U = torch.from_numpy(rng.standard_normal((H, D)) / np.sqrt(D))
+    x = torch.from_numpy(scale * rng.standard_normal((steps, D)))
+    h, states = torch.zeros(H, dtype=torch.float64, requires_grad=True), []
+    for t in range(steps):
+        h = torch.tanh(U @ x[t] + W @ h)
+        h.retain_grad()
+        states.append(h)
+    (h * torch.full((H,), 1 / np.sqrt(H), dtype=torch.float64)).sum().backward()
+    expected = np.array([states[steps - 1 - d].grad.norm().item() for d in range(steps)])
+    np.testing.assert_allclose(res.norms, expected, rtol=1e-10)
+    if radius < 1:
+        assert np.all(res.norms <= res.bound * (1 + 1e-12))
+
+
+def test_hidden_gradient_norms_tanh_factor():
+    small = ch02.hidden_gradient_norms(0.5, steps=50, input_scale=0.01)
+    large = ch02.hidden_gradient_norms(3.0, steps=50, input_scale=1.0)
+    assert 0.99 < small.tanh_factor <= 1 and 0 <= large.tanh_factor < 0.9
+
+
+def test_float32_underflows_and_float64_does_not():
+    res64 = ch02.hidden_gradient_norms(0.5, steps=300, dtype=np.float64)
+    res32 = ch02.hidden_gradient_norms(0.5, steps=300, dtype=np.float32)
+    assert np.any(res32.norms == 0) and np.all(res64.norms > 0)
+    first = np.flatnonzero(res32.norms == 0)[0]
+    assert np.all(res32.norms[first:] == 0)
+    np.testing.assert_allclose(res32.norms[:20], res64.norms[:20], rtol=1e-4)

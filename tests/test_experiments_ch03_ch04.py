@@ -1,6 +1,7 @@
 """rnnlab.experiments.ch03 / ch04: the adding-problem model and runs (same weights from a seed as
 layers built by hand, the plateau length of a run, the results table), the memory-unit numbers of
-3b against a hand-built trace, and the GRU update-gate conventions of chapter 4 against torch."""
+3b against a hand-built trace, the gate traces and forget gates the notebooks read against
+torch.nn.LSTM, and the GRU update-gate conventions of chapter 4 against torch."""
 from __future__ import annotations
 
 import pickle
@@ -13,7 +14,6 @@ import torch
 import rnnlab.modules as rm
 from rnnlab.experiments import ch03 as ex03
 from rnnlab.experiments import ch04 as ex04
-from rnnlab.viz.ch03 import GateTrace
 
 
 @pytest.mark.parametrize("cell, backend, layer", [
@@ -59,7 +59,7 @@ def test_memory_unit_against_a_hand_built_trace():
     i[[2, 7], 1] = [0.8, 0.7]
     i[5, 1] = 0.2
     c = rng.normal(size=(T, H))
-    trace = GateTrace(i=i, f=f, g=np.zeros((T, H)), o=np.ones((T, H)), c=c, h=np.tanh(c))
+    trace = ex03.GateTrace(i=i, f=f, g=np.zeros((T, H)), o=np.ones((T, H)), c=c, h=np.tanh(c))
     m = ex03.memory_unit(trace, 2, 7)
     assert m.unit == 1
     assert m.f_min == pytest.approx(0.9)
@@ -155,3 +155,53 @@ def test_forget_bias_and_weight_scaling_touch_only_their_rows():
     ex03.scale_recurrent_weights(lstm, 3.0)
     torch.testing.assert_close(lstm.weight_hh_l0, 3.0 * before["weight_hh_l0"])
     torch.testing.assert_close(lstm.weight_ih_l0, before["weight_ih_l0"])
+
+
+# ============================================================================ gate traces
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@pytest.fixture
+def lstm_and_input():
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(3, 5).double()
+    x = torch.randn(9, 4, 3, dtype=torch.float64)
+    return lstm, x
+
+
+def test_forget_gates_equal_torch(lstm_and_input):
+    """f_t recomputed from torch's own hidden states, gate rows i, f, g, o."""
+    lstm, x = lstm_and_input
+    with torch.no_grad():
+        out, _ = lstm(x)
+    p = {k: v.detach().numpy() for k, v in lstm.state_dict().items()}
+    H = 5
+    h_prev = np.concatenate([np.zeros((1, 4, H)), out.numpy()[:-1]])
+    a = (x.numpy() @ p["weight_ih_l0"].T + p["bias_ih_l0"]
+         + h_prev @ p["weight_hh_l0"].T + p["bias_hh_l0"])
+    expected = _sigmoid(a[..., H:2 * H])
+    got = ex03.forget_gates(lstm.state_dict(), x.numpy())
+    assert got.shape == (9, 4, H)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_gate_trace_is_one_column_of_the_batch(lstm_and_input):
+    lstm, x = lstm_and_input
+    with torch.no_grad():
+        out, _ = lstm(x)
+    trace = ex03.lstm_gate_trace(lstm.state_dict(), x[:, 2].numpy())
+    np.testing.assert_allclose(trace.h, out[:, 2].numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(trace.f, ex03.forget_gates(lstm.state_dict(), x.numpy())[:, 2],
+                               rtol=0, atol=1e-12)
+    assert trace.f.shape == trace.c.shape == (9, 5)
+
+
+def test_gate_functions_reject_wrong_shapes(lstm_and_input):
+    lstm, x = lstm_and_input
+    with pytest.raises(ValueError, match=r"x must have shape \(T, N, I\)"):
+        ex03.forget_gates(lstm.state_dict(), x[:, 0].numpy())
+    with pytest.raises(ValueError, match=r"one sequence of shape \(T, I\)"):
+        ex03.lstm_gate_trace(lstm.state_dict(), x.numpy())
+    with pytest.raises(KeyError, match="no LSTM layer 1"):
+        ex03.forget_gates(lstm.state_dict(), x.numpy(), layer=1)

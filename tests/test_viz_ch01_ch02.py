@@ -1,5 +1,5 @@
-"""rnnlab.viz.ch01 / ch02: the measurements behind the chapters' figures agree with torch autograd,
-the figures are labelled, the explorers build, bad arguments raise."""
+"""rnnlab.viz.ch01 / ch02: the figures draw the results they are given and are labelled, the
+explorers build and compute again through the function they are given, bad arguments raise."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,9 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
-from rnnlab.data import carry_bit_batch, delayed_recall  # noqa: E402
+from rnnlab.data import delayed_recall  # noqa: E402
+from rnnlab.experiments import ch01 as ex01  # noqa: E402
 from rnnlab.experiments import ch02 as ex02  # noqa: E402
 from rnnlab.viz import ch01, ch02  # noqa: E402
 
@@ -31,7 +31,7 @@ def _labelled(ax):
 
 # ----------------------------------------------------------------------------- chapter 1
 @pytest.mark.parametrize("make", [lambda: ch01.unrolled_figure(3), ch01.mappings_figure,
-                                  lambda: ch01.carry_bit_figure(steps=20, n=4)])
+                                  lambda: ch01.carry_bit_figure(ex01.latch_runs(steps=20, n=4))])
 def test_drawn_figures_have_titles(make):
     _titled(make())
 
@@ -51,39 +51,31 @@ def test_block_matrix_figure():
         ch01.block_matrix_figure(rng.random((4, 3)), rng.random((3, 3)), rng.random((2, 4)))
 
 
-def test_rnn_states_equals_torch():
-    rng = np.random.default_rng(0)
-    x, W_ih, W_hh, b = rng.standard_normal((9, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 5)), rng.standard_normal(5)
-    rnn = torch.nn.RNN(3, 5, dtype=torch.float64)
-    rnn.load_state_dict({"weight_ih_l0": torch.from_numpy(W_ih), "weight_hh_l0": torch.from_numpy(W_hh),
-                         "bias_ih_l0": torch.from_numpy(b), "bias_hh_l0": torch.zeros(5, dtype=torch.float64)})
-    expected = rnn(torch.from_numpy(x))[0].detach().numpy()
-    np.testing.assert_allclose(ch01.rnn_states(x, W_ih, W_hh, b), expected, rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match="input_size=3"):
-        ch01.rnn_states(rng.standard_normal((9, 4)), W_ih, W_hh, b)
-
-
 def test_hidden_state_figure_and_explorer():
-    fig = ch01.hidden_state_figure()
+    x, W_ih, W_hh, b = ex01.demo_rnn()
+    h = ex01.rnn_states(x, W_ih, W_hh, b)
+    fig = ch01.hidden_state_figure(x, h)
     _titled(fig)
     _labelled(fig.axes[1])
+    shown = fig.axes[1].images[0].get_array()
+    np.testing.assert_array_equal(shown, h.T)  # the heat map is the states, unit by step
+    with pytest.raises(ValueError, match="same T"):
+        ch01.hidden_state_figure(x, h[1:])
     import ipywidgets
 
-    widget = ch01.hidden_state_explorer()
+    calls = []
+
+    def states(*args):
+        calls.append(args)
+        return ex01.rnn_states(*args)
+
+    widget = ch01.hidden_state_explorer(x, W_ih, W_hh, b, states)
     assert isinstance(widget, ipywidgets.VBox)
-    sliders = widget.children[0].children
-    assert [s.description for s in sliders] == ["step t", "radius of W"]
-
-
-def test_latch_keeps_the_bit_only_with_a_strong_self_weight():
-    rng = np.random.default_rng(0)
-    x, bits = carry_bit_batch(rng, steps=50, batch=500)
-    assert x.shape == (50, 500, 1) and np.array_equal(x[0, :, 0], bits)
-    assert np.abs(x[1:]).max() <= 0.5
-    strong = ch01.latch_states(bits, x[1:, :, 0].T, w=5.0, u=2.0)
-    weak = ch01.latch_states(bits, x[1:, :, 0].T, w=0.9, u=2.0)
-    assert np.all(np.sign(strong[:, -1]) == bits)
-    assert 0.3 < np.mean(np.sign(weak[:, -1]) == bits) < 0.7
+    t_slider, r_slider = widget.children[0].children
+    assert [t_slider.description, r_slider.description] == ["step t", "radius of W"]
+    r_slider.value = 0.5  # a new radius: the states are computed again with W scaled to it
+    W_used = calls[-1][2]
+    assert abs(np.abs(np.linalg.eigvals(W_used)).max() - 0.5) < 1e-9
 
 
 # ----------------------------------------------------------------------------- chapter 2
@@ -95,61 +87,41 @@ def test_bptt_graph_figure():
         ch02.bptt_graph_figure(1)
 
 
-@pytest.mark.parametrize("kind", ["orthogonal", "gaussian"])
-def test_recurrent_matrix_has_the_requested_radius(kind):
-    W = ch02.recurrent_matrix(16, 0.7, seed=3, kind=kind)
-    assert abs(np.abs(np.linalg.eigvals(W)).max() - 0.7) < 1e-10
-    if kind == "orthogonal":
-        np.testing.assert_allclose(np.linalg.svd(W, compute_uv=False), 0.7, rtol=1e-12)
-    with pytest.raises(ValueError, match="kind"):
-        ch02.recurrent_matrix(4, 1.0, kind="uniform")
-
-
-@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
-def test_hidden_gradient_norms_equal_autograd(radius):
-    steps, H, D, scale, seed = 30, 8, 3, 0.3, 4
-    res = ch02.hidden_gradient_norms(radius, steps=steps, hidden_size=H, input_size=D,
-                                     input_scale=scale, seed=seed)
-    # rebuild the same network in torch from the same seeds and let autograd do the backward pass
-    rng = np.random.default_rng(seed + 1)
-    W = torch.from_numpy(ch02.recurrent_matrix(H, radius, seed))
-    U = torch.from_numpy(rng.standard_normal((H, D)) / np.sqrt(D))
-    x = torch.from_numpy(scale * rng.standard_normal((steps, D)))
-    h, states = torch.zeros(H, dtype=torch.float64, requires_grad=True), []
-    for t in range(steps):
-        h = torch.tanh(U @ x[t] + W @ h)
-        h.retain_grad()
-        states.append(h)
-    (h * torch.full((H,), 1 / np.sqrt(H), dtype=torch.float64)).sum().backward()
-    expected = np.array([states[steps - 1 - d].grad.norm().item() for d in range(steps)])
-    np.testing.assert_allclose(res.norms, expected, rtol=1e-10)
-    if radius < 1:
-        assert np.all(res.norms <= res.bound * (1 + 1e-12))
-
-
-def test_float32_underflows_and_float64_does_not():
-    fig, res64, res32 = ch02.underflow_figure(radius=0.5, steps=300)
+def test_underflow_figure_marks_where_float32_reaches_zero():
+    res64, res32 = (ex02.hidden_gradient_norms(0.5, steps=300, dtype=d)
+                    for d in (np.float64, np.float32))
+    fig = ch02.underflow_figure(res64, res32, radius=0.5)
     _titled(fig)
-    assert np.any(res32.norms == 0) and np.all(res64.norms > 0)
+    ax = fig.axes[0]
+    _labelled(ax)
     first = np.flatnonzero(res32.norms == 0)[0]
-    assert np.all(res32.norms[first:] == 0)
+    assert any(f"from distance {first} on" in t.get_text() for t in ax.texts)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), res64.norms)
 
 
 def test_gradient_norm_figure_and_explorer():
-    fig, results = ch02.gradient_norm_figure((0.5, 1.5), steps=60)
+    radii = (0.5, 1.5)
+    results = [ex02.hidden_gradient_norms(r, steps=60) for r in radii]
+    fig = ch02.gradient_norm_figure(radii, results)
     _titled(fig)
     _labelled(fig.axes[0])
     assert fig.axes[0].get_yscale() == "log"
-    assert results[0].norms[-1] < 1e-10 < results[1].norms[-1]
+    assert [line.get_label() for line in fig.axes[0].get_legend().get_lines()] == [
+        "radius 0.5", "radius 1.5"]
+    with pytest.raises(ValueError, match="one length"):
+        ch02.gradient_norm_figure(radii, results[:1])
     import ipywidgets
 
-    assert isinstance(ch02.spectral_radius_explorer(steps=40), ipywidgets.VBox)
+    calls = []
 
+    def measure(radius, **options):
+        calls.append((radius, options))
+        return ex02.hidden_gradient_norms(radius, **options)
 
-def test_hidden_gradient_norms_tanh_factor():
-    small = ch02.hidden_gradient_norms(0.5, steps=50, input_scale=0.01)
-    large = ch02.hidden_gradient_norms(3.0, steps=50, input_scale=1.0)
-    assert 0.99 < small.tanh_factor <= 1 and 0 <= large.tanh_factor < 0.9
+    widget = ch02.spectral_radius_explorer(measure, steps=40)
+    assert isinstance(widget, ipywidgets.VBox)
+    widget.children[0].children[0].value = 2.0  # the radius slider: measured again
+    assert calls[-1] == (2.0, {"steps": 40, "input_scale": 0.1, "kind": "orthogonal"})
 
 
 def test_clipping_figure():

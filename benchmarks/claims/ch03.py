@@ -1,7 +1,7 @@
 """Training results of chapter 3b (and of the solutions of chapter 3), as functions of the seed.
 
 Every run goes through the functions the notebooks call (`rnnlab.experiments.ch03.run_adding`,
-`run_timing`, `memory_unit`, `input_gradient_norms`; `rnnlab.viz.ch03.lstm_gate_trace`), with the
+`run_timing`, `memory_unit`, `input_gradient_norms`, `lstm_gate_trace`), with the
 notebook's seed 0 replaced by `seed`: the model's initial weights, the training batches and the
 validation set all come from it. Chapter 3 itself trains nothing; its exploding-gradient bounds are
 asserted in the notebook and checked under other CPU kernels by nbval.
@@ -48,14 +48,13 @@ def _memory_units(seed: int):
     LSTM, on the chosen sequence and on all eight."""
     ch03 = _setup(seed)
     from rnnlab.data import adding_problem
-    from rnnlab.viz.ch03 import lstm_gate_trace
 
     model = ch03.run_adding("lstm", 100, seed=seed, steps=3000).model
     seq = adding_problem(8, 100, rng=3)
     marked_values = seq.x[seq.positions, np.arange(8)[:, None], 0]
     k = int(np.argmax(marked_values.min(axis=1)))
     state = model.rnn.state_dict()
-    units = [ch03.memory_unit(lstm_gate_trace(state, seq.x[:, j]), *seq.positions[j])
+    units = [ch03.memory_unit(ch03.lstm_gate_trace(state, seq.x[:, j]), *seq.positions[j])
              for j in range(8)]
     return units[k], units
 

@@ -3,6 +3,9 @@
 - :func:`gradient_norms_through` ``||dL/dh_{T-d}||`` of ``h_t = tanh(W h_{t-1} + drive_t)`` for
   any given ``W`` and drive (the 2 x 2 counterexamples: a spectral radius below 1 does not stop
   a gradient from growing);
+- :func:`hidden_gradient_norms`  the same for a tanh RNN reading random inputs, whose recurrent
+  matrix (:func:`recurrent_matrix`) has a chosen spectral radius, in float64 or float32 (a
+  :class:`GradientNorms`);
 - :class:`RNNClassifier`        a tanh :class:`rnnlab.scratch.RNN` with a softmax output layer, its
   loss and its gradients by BPTT (truncated with ``k``);
 - :func:`train_delayed_recall`  plain SGD on delayed recall (:func:`rnnlab.data.delayed_recall`),
@@ -33,6 +36,9 @@ from rnnlab.scratch import clip_grad_norm
 
 __all__ = [
     "gradient_norms_through",
+    "recurrent_matrix",
+    "GradientNorms",
+    "hidden_gradient_norms",
     "RNNClassifier",
     "TrainResult",
     "train_delayed_recall",
@@ -64,15 +70,83 @@ def gradient_norms_through(W, drive, h0=None, grad_last=None) -> np.ndarray:
     for name, v in (("h0", h), ("grad_last", g)):
         if v.shape != (H,):
             raise ValueError(f"{name} must have shape (H,) = ({H},), got {v.shape}")
-    hs = []
-    for a in drive:
-        h = np.tanh(W @ h + a)
-        hs.append(h)
-    norms = [np.linalg.norm(g)]
-    for t in range(len(hs) - 1, 0, -1):  # g holds dL/dh_t (0-based t); one Jacobian back
-        g = W.T @ ((1 - hs[t] ** 2) * g)
-        norms.append(np.linalg.norm(g))
-    return np.array(norms)
+    return _forward_then_back(W, drive, h, g)[1]
+
+
+def _forward_then_back(W, drive, h, g):
+    """Run ``h_t = tanh(W h_{t-1} + drive_t)`` from ``h`` in the dtype of ``W``, then carry
+    ``g = dL/dh_T`` back one Jacobian ``J_t^T = W^T diag(1 - h_t^2)`` at a time.
+
+    Returns ``(hs, norms)``: the states (T, H) and ``norms[d] = ||dL/dh_{T-d}||`` (T,), measured
+    in float64 from the stored values.
+    """
+    T = len(drive)
+    hs = np.empty((T, len(h)), dtype=W.dtype)
+    for t in range(T):
+        h = np.tanh(W @ h + drive[t])
+        hs[t] = h
+    norms = np.empty(T)
+    norms[0] = np.linalg.norm(g.astype(np.float64))
+    for d in range(1, T):
+        t = T - d  # g holds dL/dh_t (0-based t); one Jacobian back: dL/dh_{t-1} = J_t^T g
+        g = W.T @ ((1 - hs[t] * hs[t]) * g)
+        norms[d] = np.linalg.norm(g.astype(np.float64))
+    return hs, norms
+
+
+def recurrent_matrix(hidden_size: int, radius: float, seed: int = 0, kind: str = "orthogonal"):
+    """A random ``W`` (H x H) with spectral radius ``radius``.
+
+    ``kind="orthogonal"``: ``radius`` times a random orthogonal matrix, so the spectral radius and
+    the largest singular value ``||W||_2`` are both ``radius``.  ``kind="gaussian"``: a Gaussian
+    matrix scaled to that spectral radius (its largest singular value is then larger, about
+    twice).
+    """
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((hidden_size, hidden_size))
+    if kind == "orthogonal":
+        Q, R = np.linalg.qr(A)
+        return radius * Q * np.sign(np.diag(R))
+    if kind == "gaussian":
+        return A * (radius / np.abs(np.linalg.eigvals(A)).max())
+    raise ValueError(f"kind must be 'orthogonal' or 'gaussian', got {kind!r}")
+
+
+class GradientNorms(NamedTuple):
+    """``norms[d] = ||dL/dh_{T-d}||`` for d = 0..T-1 (``norms[0] = 1``), the Jacobian bound
+    ``bound[d] = ||W||_2^d`` that the chapter's argument gives, and ``tanh_factor``, the mean
+    of ``1 - h_t^2`` over every step and unit (1 where the tanh is linear, 0 where it saturates)."""
+
+    distance: np.ndarray
+    norms: np.ndarray
+    bound: np.ndarray
+    tanh_factor: float
+
+
+def hidden_gradient_norms(radius: float, steps: int = 150, hidden_size: int = 64,
+                          input_size: int = 4, input_scale: float = 0.1, seed: int = 0,
+                          dtype=np.float64, kind: str = "orthogonal") -> GradientNorms:
+    """Measure how the gradient of a loss read at the last step shrinks or grows going back.
+
+    A tanh RNN ``h_t = tanh(U x_t + W h_{t-1})`` reads ``steps`` random inputs
+    (``x_t ~ N(0, input_scale^2)``), ``W`` from :func:`recurrent_matrix`; the loss is linear in
+    ``h_T`` with ``||dL/dh_T|| = 1``. Going back one step multiplies by the transposed Jacobian
+    ``dh_t/dh_{t-1} = diag(1 - h_t^2) W``, computed in ``dtype`` (float32 shows underflow).
+    Norms are measured in float64 from the stored values.
+    """
+    rng = np.random.default_rng(seed + 1)
+    W = recurrent_matrix(hidden_size, radius, seed, kind).astype(dtype)
+    U = (rng.standard_normal((hidden_size, input_size)) / np.sqrt(input_size)).astype(dtype)
+    x = (input_scale * rng.standard_normal((steps, input_size))).astype(dtype)
+    drive = np.stack([U @ x_t for x_t in x])
+    g = np.full(hidden_size, 1.0 / np.sqrt(hidden_size), dtype=dtype)  # dL/dh_T, norm 1
+    hs, norms = _forward_then_back(W, drive, np.zeros(hidden_size, dtype=dtype), g)
+    sigma = np.linalg.svd(W.astype(np.float64), compute_uv=False)[0]
+    distance = np.arange(steps)
+    with np.errstate(over="ignore", under="ignore"):
+        bound = sigma ** distance.astype(np.float64)
+    tanh_factor = float(np.mean(1 - hs.astype(np.float64) ** 2))
+    return GradientNorms(distance, norms, bound, tanh_factor)
 
 
 # ----------------------------------------------------------------------------- a small model to train

@@ -10,9 +10,11 @@ r"""The measurements and experiments of chapter 3 (LSTM); chapters 4 and 7 reuse
 - :func:`run_adding`             one run of the notebooks' adding-problem experiment from a seed
   (model and data), shared with ``benchmarks/claims``; :func:`descent_steps` how fast a solved
   run went from the baseline plateau to the target; :func:`results_table` the runs as text;
+- :func:`lstm_gate_trace`, :func:`forget_gates` run one LSTM layer from its state dict with
+  :func:`rnnlab.scratch.lstm_step`, recording every gate (a :class:`GateTrace`), or the forget
+  gates of a batch;
 - :func:`memory_unit`            the unit with the most open forget gate of a gate trace
-  (:func:`rnnlab.viz.ch03.lstm_gate_trace`): its writes at the markers and what it keeps
-  between them;
+  (:func:`lstm_gate_trace`): its writes at the markers and what it keeps between them;
 - :func:`train_timing` and :func:`run_timing` the peephole experiment on the timing task
   :func:`rnnlab.data.spike_timing_batch` (one run from a seed).
 
@@ -22,7 +24,7 @@ gates ``i, f, g, o`` stacked in that order in ``weight_ih``/``weight_hh`` (torch
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -30,6 +32,7 @@ import torch
 import rnnlab.modules as rm
 from rnnlab.data import adding_problem, adding_stream, as_rng
 from rnnlab.data.synthetic import spike_timing_batch
+from rnnlab.scratch import lstm_step
 from rnnlab.train import fit
 
 __all__ = [
@@ -43,6 +46,9 @@ __all__ = [
     "run_adding",
     "descent_steps",
     "results_table",
+    "GateTrace",
+    "lstm_gate_trace",
+    "forget_gates",
     "MemoryUnit",
     "memory_unit",
     "train_timing",
@@ -223,6 +229,66 @@ def _verdict(r: AddingResult, target: float) -> str:
 
 
 # ============================================================================ the trained LSTM
+class GateTrace(NamedTuple):
+    """Activations of one LSTM layer along one sequence, each ``(T, H)``."""
+
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    h: np.ndarray
+
+
+def lstm_gate_trace(state_dict: Mapping, x, layer: int = 0) -> GateTrace:
+    """Run one LSTM layer over one sequence ``x`` (``(T, I)``) with :func:`rnnlab.scratch.lstm_step`
+    in float64, recording every gate. ``state_dict`` holds torch's keys (``weight_ih_l0``, ...)
+    as tensors or arrays; peephole weights (``weight_ci_l0``...) are used when present."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x must be one sequence of shape (T, I), got {x.shape}")
+    rec = _lstm_run(state_dict, x[:, None, :], layer)
+    return GateTrace(**{k: v[:, 0] for k, v in rec.items()})
+
+
+def forget_gates(state_dict: Mapping, x, layer: int = 0) -> np.ndarray:
+    """The forget gate ``f_t`` of one LSTM layer along a batch ``x`` (``(T, N, I)``), computed
+    in float64 with :func:`rnnlab.scratch.lstm_step` from zero states: an array ``(T, N, H)``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (T, N, I), got {x.shape}")
+    return _lstm_run(state_dict, x, layer)["f"]
+
+
+def _lstm_run(state_dict: Mapping, x: np.ndarray, layer: int) -> dict:
+    """Run one LSTM layer over ``x`` (``(T, N, I)``, float64), recording gates and states."""
+    def get(key):
+        v = state_dict.get(key)
+        if v is None:
+            return None
+        v = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+        return v.astype(np.float64)
+
+    sfx = f"_l{layer}"
+    w_ih, w_hh = get("weight_ih" + sfx), get("weight_hh" + sfx)
+    if w_ih is None or w_hh is None:
+        raise KeyError(f"state_dict has no LSTM layer {layer} (weight_ih{sfx}, weight_hh{sfx})")
+    b_ih, b_hh = get("bias_ih" + sfx), get("bias_hh" + sfx)
+    peep = [get(f"weight_c{k}" + sfx) for k in "ifo"]
+    T, N, _ = x.shape
+    H = w_hh.shape[1]
+    h = np.zeros((N, H))
+    c = np.zeros((N, H))
+    rec = {k: [] for k in GateTrace._fields}
+    for t in range(T):
+        h, c, cache = lstm_step(x[t], h, c, w_ih, w_hh, b_ih, b_hh, *peep)
+        for k in "ifgo":
+            rec[k].append(getattr(cache, k))
+        rec["c"].append(c)
+        rec["h"].append(h)
+    return {k: np.array(v) for k, v in rec.items()}
+
+
 class MemoryUnit(NamedTuple):
     """What one LSTM unit does with the first marked value of an adding-problem sequence."""
 
@@ -237,7 +303,7 @@ class MemoryUnit(NamedTuple):
 
 def memory_unit(trace, first: int, second: int) -> MemoryUnit:
     """Measure the unit with the most open forget gate of ``trace`` (a
-    :class:`rnnlab.viz.ch03.GateTrace`) between the marked steps
+    :class:`GateTrace`) between the marked steps
     ``first < second`` (0-based): does it write at the markers, and what does it keep between?
 
     ``keep`` is the direct-path product of eq. (lstm-cec-product) over the steps between the

@@ -12,8 +12,9 @@ Measured figures and the explorer:
 - :func:`hidden_state_explorer` the same, stepped with a slider (ipywidgets, live in Jupyter only);
 - :func:`carry_bit_figure`    a hand-built one-unit latch that carries a bit across many steps.
 
-The experiment that trains an RNN to carry the bit is :func:`rnnlab.experiments.ch01.train_carry_bit`,
-its task :func:`rnnlab.data.carry_bit_batch`.
+The runs these figures draw are in :mod:`rnnlab.experiments.ch01`: the demo RNN and its states
+(``demo_rnn``, ``rnn_states``), the latch (``latch_runs``), and the experiment that trains an
+RNN to carry the bit (``train_carry_bit``, on :func:`rnnlab.data.carry_bit_batch`).
 
 Every function returns the matplotlib ``Figure`` (or the widget) and draws nothing global, so a
 notebook cell is one call.  Symbols follow the book's notation table: ``U = weight_ih_l0``
@@ -21,7 +22,7 @@ notebook cell is one call.  Symbols follow the book's notation table: ``U = weig
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -32,10 +33,8 @@ __all__ = [
     "unrolled_figure",
     "mappings_figure",
     "block_matrix_figure",
-    "rnn_states",
     "hidden_state_figure",
     "hidden_state_explorer",
-    "latch_states",
     "carry_bit_figure",
 ]
 
@@ -162,38 +161,6 @@ def block_matrix_figure(U: np.ndarray, W: np.ndarray, V: np.ndarray):
 
 
 # ----------------------------------------------------------------------------- stepping an RNN
-def rnn_states(x: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b: np.ndarray | None = None,
-               h0: np.ndarray | None = None) -> np.ndarray:
-    """Hidden states ``h_1..h_T`` of a one-layer tanh RNN for one sequence (no batch).
-
-    ``x``: (T, I); ``W_ih``: (H, I); ``W_hh``: (H, H); ``b``: (H,) (``bias_ih + bias_hh``);
-    ``h0``: (H,), zeros when omitted.  Returns ``h`` of shape (T, H).
-    """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2 or x.shape[1] != W_ih.shape[1]:
-        raise ValueError(f"x must have shape (T, input_size={W_ih.shape[1]}), got {x.shape}")
-    H = W_hh.shape[0]
-    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=float)
-    b = np.zeros(H) if b is None else np.asarray(b, dtype=float)
-    out = np.empty((x.shape[0], H))
-    for t, x_t in enumerate(x):
-        h = np.tanh(W_ih @ x_t + W_hh @ h + b)
-        out[t] = h
-    return out
-
-
-def _demo_rnn(hidden_size=8, input_size=3, seq_len=24, radius=0.95, seed=0):
-    """A seeded RNN and an input sequence: a few pulses on channel 0, noise elsewhere."""
-    rng = np.random.default_rng(seed)
-    W_hh = rng.standard_normal((hidden_size, hidden_size))
-    W_hh *= radius / np.abs(np.linalg.eigvals(W_hh)).max()
-    W_ih = rng.standard_normal((hidden_size, input_size))
-    b = 0.1 * rng.standard_normal(hidden_size)
-    x = 0.15 * rng.standard_normal((seq_len, input_size))
-    x[[2, 12], 0] = 2.0
-    return x, W_ih, W_hh, b
-
-
 def _draw_states(axes, x, h, upto):
     ax_x, ax_h = axes
     T = x.shape[0]
@@ -214,15 +181,17 @@ def _draw_states(axes, x, h, upto):
     return im
 
 
-def hidden_state_figure(x=None, W_ih=None, W_hh=None, b=None, steps_shown: Sequence[int] | None = None):
-    """Static rendering of the stepping explorer: inputs on top, ``h_t`` of every unit below.
+def hidden_state_figure(x, h, steps_shown: Sequence[int] | None = None):
+    """Static rendering of the stepping explorer: inputs ``x`` (T, I) on top, the hidden states
+    ``h`` (T, H) of every unit below (:func:`rnnlab.experiments.ch01.rnn_states`).
 
-    With no arguments it uses the chapter's seeded demo RNN (8 units, spectral radius 0.95)
-    reading a noisy sequence with two pulses; each pulse leaves a trace that fades over steps.
+    With the chapter's demo RNN (:func:`rnnlab.experiments.ch01.demo_rnn`: 8 units, spectral
+    radius 0.95, a noisy sequence with two pulses) each pulse leaves a trace that fades over steps.
     """
-    if x is None:
-        x, W_ih, W_hh, b = _demo_rnn()
-    h = rnn_states(x, W_ih, W_hh, b)
+    x, h = np.asarray(x, dtype=float), np.asarray(h, dtype=float)
+    if x.ndim != 2 or h.ndim != 2 or len(x) != len(h):
+        raise ValueError(f"x must be (T, I) and h (T, H) with the same T, got {x.shape} and "
+                         f"{h.shape}")
     fig, (ax_x, ax_h) = new_figure(2, 1, figsize=(7.5, 4.6), sharex=True,
                                    gridspec_kw={"height_ratios": [1, 2]})
     im = _draw_states((ax_x, ax_h), x, h, x.shape[0])
@@ -233,19 +202,22 @@ def hidden_state_figure(x=None, W_ih=None, W_hh=None, b=None, steps_shown: Seque
     return fig
 
 
-def hidden_state_explorer(x=None, W_ih=None, W_hh=None, b=None):
+def hidden_state_explorer(x, W_ih, W_hh, b, states: Callable[..., np.ndarray]):
     """Step an RNN through a sequence with a slider (Jupyter only; the book shows
-    :func:`hidden_state_figure`).  A second slider scales ``W`` to change its spectral radius."""
+    :func:`hidden_state_figure`).  A second slider scales ``W`` to change its spectral radius.
+
+    ``x, W_ih, W_hh, b``: the sequence and the RNN (:func:`rnnlab.experiments.ch01.demo_rnn`);
+    ``states(x, W_ih, W_hh, b) -> h`` (T, H) computes the hidden states again for every radius
+    chosen (:func:`rnnlab.experiments.ch01.rnn_states`).
+    """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    if x is None:
-        x, W_ih, W_hh, b = _demo_rnn(radius=1.0)
     radius0 = float(np.abs(np.linalg.eigvals(W_hh)).max())
     out = widgets.Output()
 
     def draw(t, radius):
-        h = rnn_states(x, W_ih, W_hh * (radius / radius0), b)
+        h = states(x, W_ih, W_hh * (radius / radius0), b)
         with out:
             out.clear_output(wait=True)
             fig, axes = new_figure(1, 3, figsize=(11, 3.2),
@@ -279,30 +251,19 @@ def hidden_state_explorer(x=None, W_ih=None, W_hh=None, b=None):
 
 
 # ----------------------------------------------------------------------------- carrying a bit
-def latch_states(bits: np.ndarray, noise: np.ndarray, w: float, u: float) -> np.ndarray:
-    """Run the one-unit latch ``h_t = tanh(w h_{t-1} + u x_t)`` with ``x_1 = bit`` and
-    ``x_t = noise_t`` afterwards.  ``bits``: (B,) of +-1; ``noise``: (B, T-1).  Returns (B, T)."""
-    x = np.concatenate([np.asarray(bits, float)[:, None], np.asarray(noise, float)], axis=1)
-    h = np.zeros(x.shape[0])
-    out = np.empty_like(x)
-    for t in range(x.shape[1]):
-        h = np.tanh(w * h + u * x[:, t])
-        out[:, t] = h
-    return out
+def carry_bit_figure(runs):
+    """The latch with a recurrent weight above 1 keeps the first input's sign for every step
+    despite noise; with a weight below 1 the bit fades and the noise takes over.
 
-
-def carry_bit_figure(w_good: float = 5.0, w_bad: float = 0.9, u: float = 2.0, steps: int = 50,
-                     n: int = 6, noise_scale: float = 0.5, seed: int = 0):
-    """The latch with a recurrent weight above 1 keeps the first input's sign for ``steps``
-    steps despite noise; with a weight below 1 the bit fades and the noise takes over."""
-    rng = np.random.default_rng(seed)
-    bits = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    noise = rng.uniform(-noise_scale, noise_scale, size=(n, steps - 1))
-    fig, axes = new_figure(1, 2, figsize=(9.5, 3.3), sharey=True)
+    ``runs``: a :class:`rnnlab.experiments.ch01.LatchRuns` (the first inputs ``bits`` and, for
+    each self-weight, the states ``(n, steps)``), drawn one panel per weight.
+    """
+    bits = np.asarray(runs.bits)
+    steps = runs.states[0].shape[1]
+    fig, axes = new_figure(1, len(runs.weights), figsize=(9.5, 3.3), sharey=True)
     t = np.arange(1, steps + 1)
-    for ax, w in zip(axes, (w_good, w_bad)):
-        h = latch_states(bits, noise, w, u)
-        for i in range(n):
+    for ax, w, h in zip(axes, runs.weights, runs.states):
+        for i in range(len(bits)):
             ax.plot(t, h[i], color=COLORS["blue"] if bits[i] > 0 else COLORS["red"],
                     ls="-" if bits[i] > 0 else "--", lw=1.2)
         ok = np.mean(np.sign(h[:, -1]) == bits)

@@ -2,11 +2,9 @@
 
 - :func:`bptt_graph_figure`      the unrolled graph with its losses and the two gradient paths
   into every hidden state;
-- :func:`hidden_gradient_norms`  ``||dL/dh_t||`` against the distance ``T - t`` for a tanh RNN
-  whose recurrent matrix (:func:`recurrent_matrix`) has a chosen spectral radius: the
-  measurement the three figures below draw, kept beside them because they compute it for the
-  radii they are given (in float64 or float32);
-- :func:`gradient_norm_figure`   that measurement for several radii, log scale;
+- :func:`gradient_norm_figure`   ``||dL/dh_t||`` against the distance ``T - t`` for tanh RNNs
+  whose recurrent matrices have several spectral radii
+  (:func:`rnnlab.experiments.ch02.hidden_gradient_norms`), log scale;
 - :func:`spectral_radius_explorer` the same with sliders (Jupyter only);
 - :func:`underflow_figure`       the float32 and float64 versions of one vanishing curve;
 - :func:`truncation_figure`      a :class:`rnnlab.experiments.ch02.TruncationResult` against the
@@ -14,8 +12,8 @@
 - :func:`clipping_figure`        two runs of :func:`rnnlab.experiments.ch02.train_delayed_recall`,
   with and without gradient clipping.
 
-The model, the training loop and the truncation measurements are in
-:mod:`rnnlab.experiments.ch02`, the delayed-recall task in :func:`rnnlab.data.delayed_recall`.
+The gradient-norm measurements, the model, the training loop and the truncation measurements are
+in :mod:`rnnlab.experiments.ch02`, the delayed-recall task in :func:`rnnlab.data.delayed_recall`.
 
 Notation as in the book: ``a_t = U x_t + W h_{t-1} + b``, ``h_t = tanh(a_t)``,
 ``s_t = V h_t + b_y``; in code ``U = weight_ih_l0``, ``W = weight_hh_l0``, ``b = bias_ih_l0 +
@@ -24,7 +22,7 @@ largest singular value of ``W`` (its spectral norm), ``rho(W)`` its spectral rad
 """
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -33,9 +31,6 @@ from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
     "bptt_graph_figure",
-    "recurrent_matrix",
-    "GradientNorms",
-    "hidden_gradient_norms",
     "gradient_norm_figure",
     "spectral_radius_explorer",
     "underflow_figure",
@@ -94,69 +89,6 @@ def bptt_graph_figure(steps: int = 4, highlight: int = 2):
 
 
 # ----------------------------------------------------------------------------- gradient norms
-def recurrent_matrix(hidden_size: int, radius: float, seed: int = 0, kind: str = "orthogonal"):
-    """A random ``W`` (H x H) with spectral radius ``radius``.
-
-    ``kind="orthogonal"``: ``radius`` times a random orthogonal matrix, so the spectral radius and
-    the largest singular value ``||W||_2`` are both ``radius``.  ``kind="gaussian"``: a Gaussian matrix scaled
-    to that spectral radius (its largest singular value is then larger, about twice).
-    """
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((hidden_size, hidden_size))
-    if kind == "orthogonal":
-        Q, R = np.linalg.qr(A)
-        return radius * Q * np.sign(np.diag(R))
-    if kind == "gaussian":
-        return A * (radius / np.abs(np.linalg.eigvals(A)).max())
-    raise ValueError(f"kind must be 'orthogonal' or 'gaussian', got {kind!r}")
-
-
-class GradientNorms(NamedTuple):
-    """``norms[d] = ||dL/dh_{T-d}||`` for d = 0..T-1 (``norms[0] = 1``), the Jacobian bound
-    ``bound[d] = ||W||_2^d`` that the chapter's argument gives, and ``tanh_factor``, the mean
-    of ``1 - h_t^2`` over every step and unit (1 where the tanh is linear, 0 where it saturates)."""
-
-    distance: np.ndarray
-    norms: np.ndarray
-    bound: np.ndarray
-    tanh_factor: float
-
-
-def hidden_gradient_norms(radius: float, steps: int = 150, hidden_size: int = 64,
-                          input_size: int = 4, input_scale: float = 0.1, seed: int = 0,
-                          dtype=np.float64, kind: str = "orthogonal") -> GradientNorms:
-    """Measure how the gradient of a loss read at the last step shrinks or grows going back.
-
-    A tanh RNN ``h_t = tanh(U x_t + W h_{t-1})`` reads ``steps`` random inputs
-    (``x_t ~ N(0, input_scale^2)``); the loss is linear in ``h_T`` with ``||dL/dh_T|| = 1``.
-    Going back one step multiplies by the transposed Jacobian
-    ``dh_t/dh_{t-1} = diag(1 - h_t^2) W``, computed in ``dtype`` (float32 shows underflow).
-    Norms are measured in float64 from the stored values.
-    """
-    rng = np.random.default_rng(seed + 1)
-    W = recurrent_matrix(hidden_size, radius, seed, kind).astype(dtype)
-    U = (rng.standard_normal((hidden_size, input_size)) / np.sqrt(input_size)).astype(dtype)
-    x = (input_scale * rng.standard_normal((steps, input_size))).astype(dtype)
-    hs = np.empty((steps, hidden_size), dtype=dtype)
-    h = np.zeros(hidden_size, dtype=dtype)
-    for t in range(steps):
-        h = np.tanh(U @ x[t] + W @ h)
-        hs[t] = h
-    g = np.full(hidden_size, 1.0 / np.sqrt(hidden_size), dtype=dtype)  # dL/dh_T, norm 1
-    norms = np.empty(steps)
-    norms[0] = np.linalg.norm(g.astype(np.float64))
-    for d in range(1, steps):
-        t = steps - d  # g holds dL/dh_{t}; one Jacobian back: dL/dh_{t-1} = W^T diag(1-h_t^2) g
-        g = W.T @ ((1 - hs[t] * hs[t]) * g)
-        norms[d] = np.linalg.norm(g.astype(np.float64))
-    sigma = np.linalg.svd(W.astype(np.float64), compute_uv=False)[0]
-    distance = np.arange(steps)
-    with np.errstate(over="ignore", under="ignore"):
-        bound = sigma ** distance.astype(np.float64)
-    tanh_factor = float(np.mean(1 - hs.astype(np.float64) ** 2))
-    return GradientNorms(distance, norms, bound, tanh_factor)
-
-
 def _plot_norms(ax, radii, results, show_bound=True):
     for i, (rho, res) in enumerate(zip(radii, results)):
         line, = ax.semilogy(res.distance, np.where(res.norms > 0, res.norms, np.nan),
@@ -168,15 +100,18 @@ def _plot_norms(ax, radii, results, show_bound=True):
     ax.legend(fontsize=8, loc="lower left", ncol=2)
 
 
-def gradient_norm_figure(radii: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), steps: int = 150,
-                         **kwargs):
+def gradient_norm_figure(radii: Sequence[float], results: Sequence):
     """``||dL/dh_t||`` against distance for several spectral radii of ``W`` (log scale).
 
-    Dotted: the bound ``||W||_2^d`` for the radii below 1 (``W`` is the radius times an
-    orthogonal matrix, so ``||W||_2`` is the radius).  Returns ``(fig, results)`` so the notebook can print the numbers it plots.
+    ``results[k]``: the :class:`rnnlab.experiments.ch02.GradientNorms` measured at ``radii[k]``
+    (:func:`rnnlab.experiments.ch02.hidden_gradient_norms`). Dotted: the bound ``||W||_2^d`` for
+    the radii below 1 (``W`` is the radius times an orthogonal matrix, so ``||W||_2`` is the
+    radius).
     """
-    radii = list(radii)
-    results = [hidden_gradient_norms(r, steps=steps, **kwargs) for r in radii]
+    radii, results = list(radii), list(results)
+    if len(radii) != len(results) or not radii:
+        raise ValueError(f"radii and results must be non-empty and of one length, got "
+                         f"{len(radii)} and {len(results)}")
     fig, ax = new_figure(figsize=(7.0, 4.0))
     _plot_norms(ax, radii, results)
     lo = min(r.norms[r.norms > 0].min() for r in results)
@@ -184,19 +119,23 @@ def gradient_norm_figure(radii: Iterable[float] = (0.5, 0.9, 1.0, 1.5, 3.0), ste
     ax.set_ylim(max(lo, 1e-60) / 10, hi * 10)
     ax.set_title("W = radius × orthogonal: gradients vanish below radius 1, explode above it",
                  fontsize=10.5)
-    return fig, results
+    return fig
 
 
-def spectral_radius_explorer(steps: int = 150):
+def spectral_radius_explorer(measure: Callable, steps: int = 150):
     """Sliders for the spectral radius of ``W`` and the input scale; the plot shows
-    ``||dL/dh_t||`` against distance (Jupyter only; the book shows :func:`gradient_norm_figure`)."""
+    ``||dL/dh_t||`` against distance (Jupyter only; the book shows :func:`gradient_norm_figure`).
+
+    ``measure(radius, steps=, input_scale=, kind=)`` measures the norms again for every setting
+    chosen (:func:`rnnlab.experiments.ch02.hidden_gradient_norms`).
+    """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
     out = widgets.Output()
 
     def draw(radius, input_scale, kind):
-        res = hidden_gradient_norms(radius, steps=steps, input_scale=input_scale, kind=kind)
+        res = measure(radius, steps=steps, input_scale=input_scale, kind=kind)
         with out:
             out.clear_output(wait=True)
             fig, ax = new_figure(figsize=(7.0, 3.8))
@@ -221,13 +160,11 @@ def spectral_radius_explorer(steps: int = 150):
     return widgets.VBox([widgets.HBox(list(controls.values())), out])
 
 
-def underflow_figure(radius: float = 0.5, steps: int = 300, **kwargs):
-    """One vanishing curve computed in float64 and in float32: float32 reaches exactly zero.
-
-    Returns ``(fig, res64, res32)``.
-    """
-    res64 = hidden_gradient_norms(radius, steps=steps, dtype=np.float64, **kwargs)
-    res32 = hidden_gradient_norms(radius, steps=steps, dtype=np.float32, **kwargs)
+def underflow_figure(res64, res32, radius: float):
+    """One vanishing curve computed in float64 (``res64``) and in float32 (``res32``), both
+    :class:`rnnlab.experiments.ch02.GradientNorms` at spectral radius ``radius``: float32 reaches
+    exactly zero."""
+    steps = len(res64.norms)
     fig, ax = new_figure(figsize=(7.0, 3.6))
     ax.semilogy(res64.distance, res64.norms, label="float64")
     ax.semilogy(res32.distance, np.where(res32.norms > 0, res32.norms, np.nan), label="float32")
@@ -244,7 +181,7 @@ def underflow_figure(radius: float = 0.5, steps: int = 300, **kwargs):
     ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title(f"At radius {radius:g} the float32 gradient underflows to zero; float64 lasts longer")
-    return fig, res64, res32
+    return fig
 
 
 # ----------------------------------------------------------------------------- clipping

@@ -10,30 +10,24 @@ r"""Figures and explorers of chapter 3 (LSTM); chapters 4 and 7 reuse the adding
   :func:`gate_explorer` (ipywidgets, live in Jupyter only) that redraws it for a chosen sequence;
 - :func:`lstm_cell_figure`       a diagram of one LSTM cell.
 
-The gate traces those two draw are computed here, from a state dict, with
-:func:`rnnlab.scratch.lstm_step` (:func:`lstm_gate_trace`, :func:`forget_gates`): the explorer
-recomputes a trace for every sequence it is asked to show. Models, training and the other
-measurements are in :mod:`rnnlab.experiments.ch03`.
+The gate traces those two draw (:func:`rnnlab.experiments.ch03.lstm_gate_trace`), the models,
+the training and the other measurements are in :mod:`rnnlab.experiments.ch03`.
 
 Notation as in the book: gates ``i, f, g, o`` stacked in that order in ``weight_ih``/``weight_hh``
 (torch's layout); ``c_t`` the cell state, ``h_t = o_t * tanh(c_t)`` the hidden state.
 """
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from rnnlab.data.synthetic import spike_timing_batch
-from rnnlab.scratch import lstm_step
 from rnnlab.viz.diagram import arrow, blank, box, state_line
 from rnnlab.viz.style import COLORS, new_figure
 
 __all__ = [
-    "GateTrace",
-    "lstm_gate_trace",
-    "forget_gates",
     "gradient_distance_figure",
     "adding_example_figure",
     "training_curves_figure",
@@ -42,66 +36,6 @@ __all__ = [
     "gate_explorer",
     "lstm_cell_figure",
 ]
-
-
-class GateTrace(NamedTuple):
-    """Activations of one LSTM layer along one sequence, each ``(T, H)``."""
-
-    i: np.ndarray
-    f: np.ndarray
-    g: np.ndarray
-    o: np.ndarray
-    c: np.ndarray
-    h: np.ndarray
-
-
-def lstm_gate_trace(state_dict: Mapping, x, layer: int = 0) -> GateTrace:
-    """Run one LSTM layer over one sequence ``x`` (``(T, I)``) with :func:`rnnlab.scratch.lstm_step`
-    in float64, recording every gate. ``state_dict`` holds torch's keys (``weight_ih_l0``, ...)
-    as tensors or arrays; peephole weights (``weight_ci_l0``...) are used when present."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"x must be one sequence of shape (T, I), got {x.shape}")
-    rec = _lstm_run(state_dict, x[:, None, :], layer)
-    return GateTrace(**{k: v[:, 0] for k, v in rec.items()})
-
-
-def forget_gates(state_dict: Mapping, x, layer: int = 0) -> np.ndarray:
-    """The forget gate ``f_t`` of one LSTM layer along a batch ``x`` (``(T, N, I)``), computed
-    in float64 with :func:`rnnlab.scratch.lstm_step` from zero states: an array ``(T, N, H)``."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 3:
-        raise ValueError(f"x must have shape (T, N, I), got {x.shape}")
-    return _lstm_run(state_dict, x, layer)["f"]
-
-
-def _lstm_run(state_dict: Mapping, x: np.ndarray, layer: int) -> dict:
-    """Run one LSTM layer over ``x`` (``(T, N, I)``, float64), recording gates and states."""
-    def get(key):
-        v = state_dict.get(key)
-        if v is None:
-            return None
-        v = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
-        return v.astype(np.float64)
-
-    sfx = f"_l{layer}"
-    w_ih, w_hh = get("weight_ih" + sfx), get("weight_hh" + sfx)
-    if w_ih is None or w_hh is None:
-        raise KeyError(f"state_dict has no LSTM layer {layer} (weight_ih{sfx}, weight_hh{sfx})")
-    b_ih, b_hh = get("bias_ih" + sfx), get("bias_hh" + sfx)
-    peep = [get(f"weight_c{k}" + sfx) for k in "ifo"]
-    T, N, _ = x.shape
-    H = w_hh.shape[1]
-    h = np.zeros((N, H))
-    c = np.zeros((N, H))
-    rec = {k: [] for k in GateTrace._fields}
-    for t in range(T):
-        h, c, cache = lstm_step(x[t], h, c, w_ih, w_hh, b_ih, b_hh, *peep)
-        for k in "ifgo":
-            rec[k].append(getattr(cache, k))
-        rec["c"].append(c)
-        rec["h"].append(h)
-    return {k: np.array(v) for k, v in rec.items()}
 
 
 # ============================================================================ figures
@@ -173,7 +107,7 @@ def training_curves_figure(results: Sequence, baseline: float = 1 / 6,
     return fig
 
 
-def _gate_panels(axes, trace: GateTrace, x, units, markers):
+def _gate_panels(axes, trace, x, units, markers):
     T = trace.f.shape[0]
     rows = [("input x_t", None), ("forget gate f_t", trace.f), ("input gate i_t", trace.i),
             ("output gate o_t", trace.o), ("cell state c_t", trace.c)]
@@ -236,10 +170,12 @@ def timing_figure(runs: Mapping[str, tuple], length: int = 40, delay: int = 20, 
     return fig
 
 
-def gate_heatmap_figure(trace: GateTrace, x, units: Sequence[int] | None = None,
+def gate_heatmap_figure(trace, x, units: Sequence[int] | None = None,
                         markers=None, title: str | None = None):
     """Heat maps of the forget, input and output gates and of the cell state of chosen units along
-    one sequence, under the input (marked steps highlighted, dashed lines through the maps)."""
+    one sequence, under the input (marked steps highlighted, dashed lines through the maps).
+
+    ``trace``: a :class:`rnnlab.experiments.ch03.GateTrace` of the sequence ``x`` (T, I)."""
     units = list(range(trace.f.shape[1])) if units is None else list(units)
     x = np.asarray(x)
     fig, axes = new_figure(5, 1, figsize=(8.0, 8.0), sharex=True,
@@ -252,25 +188,29 @@ def gate_heatmap_figure(trace: GateTrace, x, units: Sequence[int] | None = None,
     return fig
 
 
-def gate_explorer(state_dict: Mapping, batch, units: Sequence[int] | None = None):
+def gate_explorer(traces: Sequence, batch, units: Sequence[int] | None = None):
     """ipywidgets explorer: pick a sequence of ``batch`` (an :class:`~rnnlab.data.AddingBatch`)
     and see the trained LSTM's gates along it (live in Jupyter only; the book shows
-    :func:`gate_heatmap_figure`)."""
+    :func:`gate_heatmap_figure`). ``traces[n]``: the
+    :class:`rnnlab.experiments.ch03.GateTrace` of sequence ``n``
+    (:func:`rnnlab.experiments.ch03.lstm_gate_trace`)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     n = batch.x.shape[1]
+    if len(traces) != n:
+        raise ValueError(f"traces must hold one trace per sequence of batch ({n}), "
+                         f"got {len(traces)}")
     out = widgets.Output()
     slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="sequence")
 
     def draw(change=None):
         idx = slider.value
         x = batch.x[:, idx]
-        trace = lstm_gate_trace(state_dict, x)
         with out:
             out.clear_output(wait=True)
-            fig = gate_heatmap_figure(trace, x, units=units, markers=x[:, 1],
+            fig = gate_heatmap_figure(traces[idx], x, units=units, markers=x[:, 1],
                                       title=f"sequence {idx}: target {float(batch.y[idx, 0]):.3f}")
             display(fig)
             plt.close(fig)

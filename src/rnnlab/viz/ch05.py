@@ -37,22 +37,6 @@ BWD = COLORS["orange"]
 GREY = COLORS["grey"]
 
 
-# this chapter's schematics: coloured outlines, pale fills, thin labels
-_BOX_STYLE = dict(w=0.62, h=0.42, lw=1.6, boxstyle="round,pad=0.02,rounding_size=0.08",
-                  textcolor="black", zorder=3)
-_ARROW_STYLE = dict(mutation_scale=11, zorder=2, fontsize=9, label_pad=0.08, label_alpha=None)
-
-
-def _box(ax, x, y, text, color, *, fill=None, **options):
-    """A box outlined in ``color`` (:func:`rnnlab.viz.diagram.box` in this chapter's style)."""
-    return box(ax, x, y, text, fill or "white", **{**_BOX_STYLE, "edgecolor": color, **options})
-
-
-def _arrow(ax, start, end, color, **options):
-    """An arrow in ``color`` (:func:`rnnlab.viz.diagram.arrow` in this chapter's style)."""
-    return arrow(ax, start, end, **{**_ARROW_STYLE, "color": color, **options})
-
-
 def draw_bidirectional(seq_len: int = 4):
     """The unrolled bidirectional RNN of eq. (bi-forward)-(bi-output) for ``seq_len`` steps.
 
@@ -69,31 +53,35 @@ def draw_bidirectional(seq_len: int = 4):
     Y_X, Y_F, Y_B, Y_Y = 0.0, 1.25, 2.35, 3.6
     off = 0.16  # the forward chain sits a little left, the backward one a little right
     for t, x in enumerate(xs, start=1):
-        _box(ax, x, Y_X, f"$x_{{{t}}}$", GREY)
-        _box(ax, x - off, Y_F, f"$h_{{{t}}}$", FWD, fill="#e5f0f7")
-        _box(ax, x + off, Y_B, f"$h'_{{{t}}}$", BWD, fill="#fbf1dc")
-        _box(ax, x, Y_Y, f"$y_{{{t}}}$", COLORS["black"])
+        box(ax, x, Y_X, f"$x_{{{t}}}$", look="outline", edgecolor=GREY)
+        box(ax, x - off, Y_F, f"$h_{{{t}}}$", "#e5f0f7", look="outline", edgecolor=FWD)
+        box(ax, x + off, Y_B, f"$h'_{{{t}}}$", "#fbf1dc", look="outline", edgecolor=BWD)
+        box(ax, x, Y_Y, f"$y_{{{t}}}$", look="outline", edgecolor=COLORS["black"])
         first = t == 1
         # the input feeds both directions; the backward arrow passes right of the forward box
-        _arrow(ax, (x - 0.3, Y_X + 0.21), (x - 0.3, Y_F - 0.21), FWD,
-               label="$U$" if first else None, label_offset=(-0.22, 0))
-        _arrow(ax, (x + 0.36, Y_X + 0.21), (x + 0.36, Y_B - 0.21), BWD,
-               label="$U'$" if first else None, label_offset=(0.24, -0.55))
+        arrow(ax, (x - 0.3, Y_X + 0.21), (x - 0.3, Y_F - 0.21), look="outline", color=FWD,
+              label="$U$" if first else None, label_offset=(-0.22, 0))
+        arrow(ax, (x + 0.36, Y_X + 0.21), (x + 0.36, Y_B - 0.21), look="outline", color=BWD,
+              label="$U'$" if first else None, label_offset=(0.24, -0.55))
         # both directions feed the output; the forward arrow passes left of the backward box
-        _arrow(ax, (x - 0.3, Y_F + 0.21), (x - 0.3, Y_Y - 0.21), FWD,
-               label="$V$" if first else None, label_offset=(-0.22, 0.5))
-        _arrow(ax, (x + 0.2, Y_B + 0.21), (x + 0.2, Y_Y - 0.21), BWD,
-               label="$V'$" if first else None, label_offset=(0.24, 0.0))
+        arrow(ax, (x - 0.3, Y_F + 0.21), (x - 0.3, Y_Y - 0.21), look="outline", color=FWD,
+              label="$V$" if first else None, label_offset=(-0.22, 0.5))
+        arrow(ax, (x + 0.2, Y_B + 0.21), (x + 0.2, Y_Y - 0.21), look="outline", color=BWD,
+              label="$V'$" if first else None, label_offset=(0.24, 0.0))
     for i in range(T - 1):
-        _arrow(ax, (xs[i] - off + 0.31, Y_F), (xs[i + 1] - off - 0.31, Y_F), FWD, label="$W$",
-               label_offset=(0, 0.17))
-        _arrow(ax, (xs[i + 1] + off - 0.31, Y_B), (xs[i] + off + 0.31, Y_B), BWD, label="$W'$",
-               label_offset=(0, 0.17))
+        arrow(ax, (xs[i] - off + 0.31, Y_F), (xs[i + 1] - off - 0.31, Y_F), "$W$",
+              look="outline", color=FWD, label_offset=(0, 0.17))
+        arrow(ax, (xs[i + 1] + off - 0.31, Y_B), (xs[i] + off + 0.31, Y_B), "$W'$",
+              look="outline", color=BWD, label_offset=(0, 0.17))
     # initial states
-    _box(ax, xs[0] - 1.25, Y_F, "$h_0 = 0$", FWD, w=0.8, ls="--", fontsize=9)
-    _arrow(ax, (xs[0] - 0.85, Y_F), (xs[0] - off - 0.31, Y_F), FWD, ls="--")
-    _box(ax, xs[-1] + 1.25, Y_B, f"$h'_{{{T + 1}}} = 0$", BWD, w=0.9, ls="--", fontsize=9)
-    _arrow(ax, (xs[-1] + 0.8, Y_B), (xs[-1] + off + 0.31, Y_B), BWD, ls="--")
+    box(ax, xs[0] - 1.25, Y_F, "$h_0 = 0$", look="outline", edgecolor=FWD, w=0.8, dashed=True,
+        fontsize=9)
+    arrow(ax, (xs[0] - 0.85, Y_F), (xs[0] - off - 0.31, Y_F), look="outline", color=FWD,
+          dashed=True)
+    box(ax, xs[-1] + 1.25, Y_B, f"$h'_{{{T + 1}}} = 0$", look="outline", edgecolor=BWD, w=0.9,
+        dashed=True, fontsize=9)
+    arrow(ax, (xs[-1] + 0.8, Y_B), (xs[-1] + off + 0.31, Y_B), look="outline", color=BWD,
+          dashed=True)
     ax.text(xs[-1] + 1.2, Y_F, "forward:\nleft to right", ha="center", va="center", fontsize=9,
             color=FWD)
     ax.text(xs[0] - 1.2, Y_B, "backward:\nright to left", ha="center", va="center", fontsize=9,
@@ -153,7 +141,8 @@ def draw_output_hn_layout(num_layers: int = 2, bidirectional: bool = True, seq_l
             fill = ("#e5f0f7" if d == 0 else "#fbf1dc") if top and not pad else "white"
             edge = GREY if pad else color
             lw = 3.0 if t == final_t else 1.2
-            _box(ax, x, y, "", edge, w=0.7, h=0.55, fill=fill, lw=lw, ls=":" if pad else "-")
+            box(ax, x, y, "", fill, look="outline", edgecolor=edge, w=0.7, h=0.55, lw=lw,
+                ls=":" if pad else "-")
             if pad:
                 ax.add_patch(Rectangle((x - 0.33, y - 0.26), 0.66, 0.52, fill=False, hatch="///",
                                        edgecolor=GREY, linewidth=0, zorder=3.5))
@@ -163,9 +152,10 @@ def draw_output_hn_layout(num_layers: int = 2, bidirectional: bool = True, seq_l
             # recurrent arrows
             if not pad and t + 1 < n_true:
                 if d == 0:
-                    _arrow(ax, (x + 0.36, y), (x + dx - 0.36, y), color, lw=1.0)
+                    start, end = (x + 0.36, y), (x + dx - 0.36, y)
                 else:
-                    _arrow(ax, (x + dx - 0.36, y), (x + 0.36, y), color, lw=1.0)
+                    start, end = (x + dx - 0.36, y), (x + 0.36, y)
+                arrow(ax, start, end, look="outline", color=color, lw=1.0)
     for t in range(T):
         lab = f"t={t}" if t < n_true else f"t={t}\n(pad)"
         ax.text(t * dx, -0.7, lab, ha="center", va="top", fontsize=8.5,

@@ -37,35 +37,25 @@ IN, HID, OUT = COLORS["sky"], COLORS["blue"], COLORS["orange"]
 
 
 # ----------------------------------------------------------------------------- the four mappings
-def _node(ax, x, y, text, color, fill="white"):
-    """A small square cell outlined in ``color`` (:func:`rnnlab.viz.diagram.box`)."""
-    box(ax, x, y, text, fill, edgecolor=color, w=0.36, h=0.36, fontsize=8, zorder=3,
-        boxstyle="round,pad=0.02,rounding_size=0.06")
-
-
-def _link(ax, a, b, color="0.35", ls="-"):
-    """An arrow between two cells' centres, stopping short of both."""
-    arrow(ax, a, b, color=color, ls=ls, lw=1.0, mutation_scale=8, shrink=9, zorder=2)
-
-
 def _chain(ax, xs, y, labels, inputs, outputs, feedback=False, color=HID):
     """Hidden cells at ``xs``; ``inputs[i]``/``outputs[i]`` a label or None. With ``feedback``,
     output ``i`` becomes input ``i + 1`` (drawn as a dashed arrow)."""
     inputs = list(inputs)
     for i, x in enumerate(xs):
-        _node(ax, x, y, labels[i], color, fill="#e8f1fa")
+        box(ax, x, y, labels[i], "#e8f1fa", look="node", edgecolor=color)
         if i:
-            _link(ax, (xs[i - 1], y), (x, y))
+            arrow(ax, (xs[i - 1], y), (x, y), look="node")
         fed = feedback and i > 0 and inputs[i] is None and outputs[i - 1] is not None
         label = outputs[i - 1] if fed else inputs[i]
         if label is not None:
-            _node(ax, x, y - 0.75, label, OUT if fed else IN, fill="#fdf3e1" if fed else "white")
-            _link(ax, (x, y - 0.75), (x, y))
+            box(ax, x, y - 0.75, label, "#fdf3e1" if fed else "white", look="node",
+                edgecolor=OUT if fed else IN)
+            arrow(ax, (x, y - 0.75), (x, y), look="node")
         if fed:
-            _link(ax, (xs[i - 1], y + 0.75), (x, y - 0.75), color=OUT, ls="--")
+            arrow(ax, (xs[i - 1], y + 0.75), (x, y - 0.75), look="node", color=OUT, dashed=True)
         if outputs[i] is not None:
-            _node(ax, x, y + 0.75, outputs[i], OUT)
-            _link(ax, (x, y), (x, y + 0.75))
+            box(ax, x, y + 0.75, outputs[i], look="node", edgecolor=OUT)
+            arrow(ax, (x, y), (x, y + 0.75), look="node")
 
 
 def draw_mappings():
@@ -86,7 +76,7 @@ def draw_mappings():
     _chain(ax, [0, 0.8, 1.6], 0, ["e"] * 3, ["x1", "x2", "x3"], [None] * 3)
     _chain(ax, [2.6, 3.4, 4.2], 0, ["d"] * 3, ["<s>", None, None], ["y1", "y2", "y3"],
            feedback=True, color=COLORS["green"])
-    _link(ax, (1.6, 0), (2.6, 0), color=COLORS["green"])
+    arrow(ax, (1.6, 0), (2.6, 0), look="node", color=COLORS["green"])
     ax.text(2.1, 0.18, "state", ha="center", fontsize=7, color=COLORS["green"])
     ax.set_title("translation: encoder → decoder\nlast state starts the decoder")
     ax = axes[4]

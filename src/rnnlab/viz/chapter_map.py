@@ -77,18 +77,6 @@ def _edge_point(centre: tuple[float, float], toward: tuple[float, float], w: flo
     return centre[0] + dx * scale, centre[1] + dy * scale
 
 
-def _box(ax, x, y, text, color, *, w, h, dashed=False, fontsize=10):
-    """A page: a white box outlined in ``color`` (dashed: the introduction)."""
-    box(ax, x, y, text, edgecolor=color, w=w, h=h, lw=1.8, ls="--" if dashed else "-",
-        boxstyle="round,pad=0.02,rounding_size=0.12", fontsize=fontsize, textcolor="black",
-        linespacing=1.15, zorder=3)
-
-
-def _arrow(ax, start, end, color, *, dashed=False):
-    arrow(ax, start, end, color=color, lw=1.5, ls="--" if dashed else "-", mutation_scale=13,
-          zorder=2)
-
-
 def draw_chapter_map():
     """Draw the chapter map and return the matplotlib ``Figure``.
 
@@ -106,25 +94,25 @@ def draw_chapter_map():
         a, b = CHAPTERS[before], CHAPTERS[after]
         start = _edge_point((a.x, a.y), (b.x, b.y), _BOX_W, _BOX_H)
         end = _edge_point((b.x, b.y), (a.x, a.y), _BOX_W, _BOX_H)
-        _arrow(ax, start, end, COLORS["grey"] if before == "0" else COLORS["black"],
-               dashed=before == "0")
+        arrow(ax, start, end, look="page", dashed=before == "0",
+              color=COLORS["grey"] if before == "0" else COLORS["black"])
     for before, after in ALSO_USES:
         a, b = CHAPTERS[before], CHAPTERS[after]
         start = _edge_point((a.x, a.y), (b.x, b.y), _BOX_W, _BOX_H)
         end = _edge_point((b.x, b.y), (a.x, a.y), _BOX_W, _BOX_H)
-        _arrow(ax, start, end, COLORS["grey"], dashed=True)
+        arrow(ax, start, end, look="page", color=COLORS["grey"], dashed=True)
         ax.text((start[0] + end[0]) / 2 + 0.12, (start[1] + end[1]) / 2, "uses the LSTM", ha="left",
                 va="center", fontsize=8.5, color=COLORS["grey"])
     for key, node in CHAPTERS.items():
-        _box(ax, node.x, node.y, node.label, COLORS[node.color], w=_BOX_W, h=_BOX_H,
-             dashed=key == "0")
+        box(ax, node.x, node.y, node.label, look="page", edgecolor=COLORS[node.color], w=_BOX_W,
+            h=_BOX_H, dashed=key == "0")
 
     # The appendices: one row, evenly spread under the chapters, with a bracket and a label.
     left, right = 0.2 + _APPENDIX_W / 2, 11.8 - _APPENDIX_W / 2
     step = (right - left) / (len(APPENDICES) - 1)
     for i, label in enumerate(APPENDICES):
-        _box(ax, left + i * step, _APPENDIX_Y, label, COLORS["grey"], w=_APPENDIX_W, h=_APPENDIX_H,
-             fontsize=8.5)
+        box(ax, left + i * step, _APPENDIX_Y, label, look="page", edgecolor=COLORS["grey"],
+            w=_APPENDIX_W, h=_APPENDIX_H, fontsize=8.5)
     top = _APPENDIX_Y + _APPENDIX_H / 2 + 0.12
     ax.plot([0.2, 11.8], [top, top], color=COLORS["grey"], linewidth=1.0, linestyle=":", zorder=1)
     ax.text(0.2, top + 0.1, "Appendices: look things up from any chapter", ha="left", va="bottom",
