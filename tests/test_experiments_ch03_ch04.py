@@ -205,3 +205,19 @@ def test_gate_functions_reject_wrong_shapes(lstm_and_input):
         ex03.lstm_gate_trace(lstm.state_dict(), x.numpy())
     with pytest.raises(KeyError, match="no LSTM layer 1"):
         ex03.forget_gates(lstm.state_dict(), x.numpy(), layer=1)
+
+
+def test_timing_outputs_are_each_models_spike_probabilities_on_fresh_sequences():
+    from rnnlab.data.synthetic import spike_timing_batch
+
+    runs = {"a": ex03.run_timing(False, steps=2), "b": ex03.run_timing(True, steps=2, seed=1)}
+    out = ex03.timing_outputs(runs, length=30, delay=7, seed=3, n=2)
+    x, y = spike_timing_batch(2, 30, 7, 3)
+    np.testing.assert_array_equal(out.x, x)
+    np.testing.assert_array_equal(out.y, y)
+    assert out.delay == 7 and set(out.outputs) == {"a", "b"}
+    model = runs["b"][0]
+    with torch.no_grad():
+        direct = torch.sigmoid(model(torch.as_tensor(x, dtype=torch.float32))).double().numpy()
+    np.testing.assert_array_equal(out.outputs["b"], direct)
+    assert all(o.shape == (30, 2, 1) and ((o > 0) & (o < 1)).all() for o in out.outputs.values())

@@ -53,6 +53,8 @@ __all__ = [
     "memory_unit",
     "train_timing",
     "run_timing",
+    "TimingOutputs",
+    "timing_outputs",
 ]
 
 
@@ -359,3 +361,26 @@ def run_timing(peephole: bool, *, seed: int = 0, hidden_size: int = 16, length: 
     torch.manual_seed(seed)
     model = SequenceRegressor("lstm", 1, hidden_size, every_step=True, peephole=peephole)
     return model, train_timing(model, length=length, delay=delay, steps=steps, seed=seed)
+
+
+class TimingOutputs(NamedTuple):
+    """What the trained models of the timing task output on fresh sequences (time-major)."""
+
+    x: np.ndarray  # (T, n, 1) input spikes
+    y: np.ndarray  # (T, n, 1) target spikes, ``delay`` steps later
+    outputs: dict  # label -> (T, n, 1) float64 output probability of a spike
+    delay: int
+
+
+def timing_outputs(runs: Mapping[str, tuple], *, length: int = 40, delay: int = 20, seed: int = 5,
+                   n: int = 3) -> TimingOutputs:
+    """Each trained model's output probability on ``n`` sequences of the timing task drawn with
+    ``seed``; ``runs`` maps a label to ``(model, history)`` (:func:`run_timing`)."""
+    x, y = spike_timing_batch(n, length, delay, seed)
+    outputs = {}
+    with torch.no_grad():
+        for label, (model, _) in runs.items():
+            dtype = next(model.parameters()).dtype
+            logits = model(torch.as_tensor(x, dtype=dtype))
+            outputs[label] = torch.sigmoid(logits).double().numpy()
+    return TimingOutputs(x, y, outputs, delay)

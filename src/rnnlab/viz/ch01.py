@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import ipywidgets as widgets
 import numpy as np
 
 from rnnlab.viz.diagram import BOX_H, BOX_W, arrow, blank, box
@@ -210,7 +211,7 @@ def hidden_state_explorer(x, W_ih, W_hh, b, states: Callable[..., np.ndarray]):
     ``states(x, W_ih, W_hh, b) -> h`` (T, H) computes the hidden states again for every radius
     chosen (:func:`rnnlab.experiments.ch01.rnn_states`).
     """
-    import ipywidgets as widgets
+    # deferred: pyplot fixes its backend on import (see style.new_figure)
     import matplotlib.pyplot as plt
 
     radius0 = float(np.abs(np.linalg.eigvals(W_hh)).max())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import ipywidgets as widgets
 import numpy as np
 
 from rnnlab.viz.diagram import BOX_H, BOX_W, arrow, blank, box
@@ -129,7 +130,7 @@ def spectral_radius_explorer(measure: Callable, steps: int = 150):
     ``measure(radius, steps=, input_scale=, kind=)`` measures the norms again for every setting
     chosen (:func:`rnnlab.experiments.ch02.hidden_gradient_norms`).
     """
-    import ipywidgets as widgets
+    # deferred: pyplot fixes its backend on import (see style.new_figure)
     import matplotlib.pyplot as plt
 
     out = widgets.Output()

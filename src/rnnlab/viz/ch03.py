@@ -5,7 +5,8 @@ r"""Figures and explorers of chapter 3 (LSTM); chapters 4 and 7 reuse the adding
 - :func:`adding_example_figure`  one adding-problem sequence;
 - :func:`training_curves_figure` validation MSE of adding-problem runs
   (:class:`rnnlab.experiments.ch03.AddingResult`);
-- :func:`timing_figure`          the trained peephole/no-peephole LSTMs on the timing task;
+- :func:`timing_figure`          the outputs of the trained LSTMs on the timing task
+  (:func:`rnnlab.experiments.ch03.timing_outputs`);
 - :func:`gate_heatmap_figure`    the gates of an LSTM along one sequence, and
   :func:`gate_explorer` (ipywidgets, live in Jupyter only) that redraws it for a chosen sequence;
 - :func:`lstm_cell_figure`       a diagram of one LSTM cell.
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import ipywidgets as widgets
+from IPython.display import display
 import numpy as np
-import torch
 
-from rnnlab.data.synthetic import spike_timing_batch
 from rnnlab.viz.diagram import arrow, blank, box, state_line
 from rnnlab.viz.style import COLORS, new_figure
 
@@ -142,19 +143,13 @@ def _gate_panels(axes, trace, x, units, markers):
     return ims
 
 
-def timing_figure(runs: Mapping[str, tuple], length: int = 40, delay: int = 20, seed: int = 5,
-                  n: int = 3):
-    """Input spike, target spike and each trained model's output probability over time for ``n``
-    sequences of the timing task. ``runs`` maps a label to ``(model, history)``
-    (:func:`rnnlab.experiments.ch03.run_timing`)."""
-    x, y = spike_timing_batch(n, length, delay, seed)
+def timing_figure(result):
+    """Input spike, target spike and each trained model's output probability over time, one panel
+    per sequence: ``result`` from :func:`rnnlab.experiments.ch03.timing_outputs`."""
+    x, y, outs, delay = result.x, result.y, result.outputs, result.delay
+    length, n = x.shape[0], x.shape[1]
     fig, axes = new_figure(n, 1, figsize=(7.0, 1.6 * n + 0.6), sharex=True)
     axes = np.atleast_1d(axes)
-    outs = {}
-    with torch.no_grad():
-        for label, (model, _) in runs.items():
-            dtype = next(model.parameters()).dtype
-            outs[label] = torch.sigmoid(model(torch.as_tensor(x, dtype=dtype))).double().numpy()
     t = np.arange(length)
     for k, ax in enumerate(axes):
         ax.bar(t, x[:, k, 0], color=COLORS["grey"], width=0.6, label="input spike")
@@ -194,9 +189,8 @@ def gate_explorer(traces: Sequence, batch, units: Sequence[int] | None = None):
     :func:`gate_heatmap_figure`). ``traces[n]``: the
     :class:`rnnlab.experiments.ch03.GateTrace` of sequence ``n``
     (:func:`rnnlab.experiments.ch03.lstm_gate_trace`)."""
-    import ipywidgets as widgets
+    # deferred: pyplot fixes its backend on import (see style.new_figure)
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     n = batch.x.shape[1]
     if len(traces) != n:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from matplotlib.colors import LogNorm
+from matplotlib.patches import Rectangle
 import numpy as np
 
 from rnnlab._args import check_int
@@ -108,8 +110,6 @@ def draw_output_hn_layout(num_layers: int = 2, bidirectional: bool = True, seq_l
     Right panel: ``output[:, n, :]`` as a table (rows ``t``, the forward half ``[:H]`` then the
     backward half ``[H:]``) with the two cells that equal rows of ``h_n`` marked.
     """
-    from matplotlib.patches import Rectangle
-
     L = check_int("num_layers", num_layers, 1, 4)
     T = check_int("seq_len", seq_len, 2, 8)
     if not isinstance(bidirectional, (bool, np.bool_)):
@@ -217,8 +217,6 @@ def plot_padding_damage(err_forward, err_backward, lengths, floor: float = 0.0):
     Values ``<= floor`` (exact zeros, or rounding noise when ``floor`` is e.g. 1e-12) are drawn
     white; the colour scale is logarithmic.
     """
-    from matplotlib.colors import LogNorm
-
     ef, eb = np.asarray(err_forward, dtype=float), np.asarray(err_backward, dtype=float)
     lengths = np.asarray(lengths)
     if ef.ndim != 2 or ef.shape != eb.shape:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
+import ipywidgets as widgets
 import numpy as np
 
 from rnnlab.scratch.losses import softmax
@@ -291,7 +292,7 @@ def temperature_explorer(logits: np.ndarray, chars: str, sample: Callable[[float
     """A slider for the temperature that redraws :func:`temperature_grid`'s bars for one T and, if
     ``sample(T) -> str`` is given, prints a sample drawn at that temperature. Live in Jupyter only;
     the book shows :func:`temperature_grid` instead."""
-    import ipywidgets as widgets
+    # deferred: pyplot fixes its backend on import (see style.new_figure)
     import matplotlib.pyplot as plt
 
     logits = _check_next_symbol_args(logits, chars, (), top)

@@ -14,6 +14,8 @@ import argparse
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+import matplotlib
+
 from rnnlab.viz.diagram import arrow, box
 from rnnlab.viz.style import COLORS, new_figure
 
@@ -127,6 +129,7 @@ def draw_chapter_map():
 
 def save_chapter_map(path: str | Path, *, dpi: int = 150) -> Path:
     """Draw the chapter map and save it as a PNG at ``path`` (its folder must exist)."""
+    # deferred: pyplot fixes its backend on import (see style.new_figure)
     import matplotlib.pyplot as plt
 
     path = Path(path)
@@ -145,8 +148,6 @@ def save_chapter_map(path: str | Path, *, dpi: int = 150) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rnnlab.viz.chapter_map [PATH]``: write the chapter map (default: the book's copy)."""
-    import matplotlib
-
     matplotlib.use("Agg")
     parser = argparse.ArgumentParser(prog="python -m rnnlab.viz.chapter_map",
                                      description="Draw the book's chapter map as a PNG.")
