@@ -102,10 +102,14 @@ def latch_runs(w_good: float = 5.0, w_bad: float = 0.9, u: float = 2.0, steps: i
 
 
 class CarryBitRun(NamedTuple):
+    """One run of :func:`train_carry_bit`.  ``grad_first_input`` is measured on one batch before
+    training: ``||dL/dx_1|| / sqrt(batch)``, with ``L`` the batch's mean loss and ``dL/dx_1`` the
+    (batch, 1) gradient with respect to every sequence's first input."""
+
     steps: int
     accuracy: float  # on 1000 fresh sequences after training
     final_loss: float  # binary cross-entropy of the last update
-    grad_first_input: float  # ||dL/dx_1|| at initialisation, averaged over a batch
+    grad_first_input: float  # ||dL/dx_1|| / sqrt(batch) at initialisation, see above
 
 
 class CarryBitModel(torch.nn.Module):

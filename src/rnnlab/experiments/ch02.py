@@ -200,9 +200,12 @@ class RNNClassifier:
 
 
 class TrainResult(NamedTuple):
-    losses: np.ndarray  # mean loss per step and sequence, one entry per update
+    """One run of :func:`train_delayed_recall`.  Without truncation every batch is one update;
+    with truncation length ``k`` a batch of ``steps`` steps gives ``ceil(steps / k)`` updates."""
+
+    losses: np.ndarray  # mean loss per step and sequence, one entry per batch
     norms: np.ndarray  # global gradient norm before clipping, one entry per update
-    accuracy: float  # on fresh sequences, steps t >= delay
+    accuracy: float  # on 256 fresh sequences, steps t >= delay (0-based)
     model: RNNClassifier
 
 
@@ -212,9 +215,11 @@ def train_delayed_recall(delay: int = 3, steps: int = 24, k: int | None = None,
                          seed: int = 0) -> TrainResult:
     """Plain SGD on delayed recall with (optionally) truncated BPTT and gradient clipping.
 
-    With truncation the parameters are updated after every chunk of ``k`` steps, the streaming
-    form of truncated BPTT (memory for ``k`` steps only).  ``clip``: max global norm
-    (``rnnlab.scratch.clip_grad_norm``); ``None`` for no clipping.
+    ``updates`` batches of ``batch`` fresh sequences are drawn (model seed ``seed``, data seed
+    ``seed + 100``); without truncation each batch is one update.  With truncation the parameters
+    are updated after every chunk of ``k`` steps, the streaming form of truncated BPTT (memory
+    for ``k`` steps only), so a batch gives ``ceil(steps / k)`` updates.  ``clip``: max global
+    norm (``rnnlab.scratch.clip_grad_norm``); ``None`` for no clipping.
     """
     model = RNNClassifier(classes, hidden_size, classes, seed=seed)
     rng = np.random.default_rng(seed + 100)

@@ -253,24 +253,31 @@ def hidden_state_explorer(x, W_ih, W_hh, b, states: Callable[..., np.ndarray]):
 
 # ----------------------------------------------------------------------------- carrying a bit
 def carry_bit_figure(runs):
-    """The latch with a recurrent weight above 1 keeps the first input's sign for every step
-    despite noise; with a weight below 1 the bit fades and the noise takes over.
+    """The one-unit latch with each self-weight of ``runs``, one panel per weight.
+
+    With the book's weights the latch with self-weight 5 keeps the first input's sign for every
+    step despite the noise, and with 0.9 the bit fades and the noise takes over (a weight just
+    above 1 is not enough either: its fixed points lie too close to 0).  Each panel's title gives
+    the share of runs whose final sign is right; the overall title says, for each weight, whether
+    the final sign was right in every run.
 
     ``runs``: a :class:`rnnlab.experiments.ch01.LatchRuns` (the first inputs ``bits`` and, for
-    each self-weight, the states ``(n, steps)``), drawn one panel per weight.
+    each self-weight, the states ``(n, steps)``).
     """
     bits = np.asarray(runs.bits)
     steps = runs.states[0].shape[1]
     fig, axes = new_figure(1, len(runs.weights), figsize=(9.5, 3.3), sharey=True)
     t = np.arange(1, steps + 1)
+    verdicts = []
     for ax, w, h in zip(axes, runs.weights, runs.states):
         for i in range(len(bits)):
             ax.plot(t, h[i], color=COLORS["blue"] if bits[i] > 0 else COLORS["red"],
                     ls="-" if bits[i] > 0 else "--", lw=1.2)
         ok = np.mean(np.sign(h[:, -1]) == bits)
         ax.set_title(f"w = {w:g}: sign of $h_{{{steps}}}$ right for {ok:.0%} of runs")
+        verdicts.append(f"w = {w:g} {'keeps' if ok == 1 else 'loses'} it")
         ax.set_xlabel("time step t")
         ax.axhline(0, color=COLORS["grey"], lw=0.8)
     axes[0].set_ylabel("$h_t$")
-    fig.suptitle(f"A weight above 1 latches the first input for {steps} steps; below 1 it leaks away")
+    fig.suptitle(f"The sign of the first input over {steps} noisy steps: " + "; ".join(verdicts))
     return fig
