@@ -87,9 +87,10 @@ def _conv_block(c_in: int, c_out: int, k: int):
 
 
 class FCN(nn.Module):
-    """The fully convolutional network of Wang et al. (2017) for time series: three
-    1-d convolutions over time (64, 128, 64 channels; kernels 5, 3, 3; each followed by
-    batch normalisation and ReLU), the average over time, a linear classifier.
+    """A smaller version of the fully convolutional network of Wang et al. (2017):
+    three 1-d convolutions over time (64, 128, 64 channels, kernels 5, 3, 3; the paper
+    has 128, 256, 128 and 8, 5, 3), each followed by batch normalisation and ReLU, the
+    average over time, a linear classifier.
     ``forward(x)``: ``(N, T, D)`` -> class scores ``(N, n_classes)``."""
 
     def __init__(self, d_in: int = 8, n_classes: int = 10):
