@@ -64,9 +64,10 @@ def input_gradient_norms(model, x, *, readout=None) -> np.ndarray:
 
     ``model`` is a recurrent module called as ``model(x) -> (output, state)`` (``torch.nn.RNN``,
     ``LSTM``, ``GRU`` or ``rnnlab.modules``'); ``x`` is ``(T, N, I)``. The loss reads only the last
-    output, ``L = mean_n(u . h_T[n])`` with the unit vector ``u = 1/sqrt(H)`` (or ``readout``), so
-    ``||dL/dh_T|| = 1/sqrt(N)`` per sequence and everything that reaches step ``T - d`` has come
-    back through ``d`` steps of the recurrence. Returns the Frobenius norm over batch and features
+    output, ``L = mean_n(u . h_T[n])`` with the unit vector ``u = (1, ..., 1)/sqrt(H)`` (or
+    ``readout``), so ``||dL/dh_T[n]|| = 1/N`` for each sequence (``1/sqrt(N)`` over the batch)
+    and everything that reaches step ``T - d`` has come back through ``d`` steps of the
+    recurrence. Returns the Frobenius norm over batch and features
     of ``dL/dx_{T-d}``, indexed by the distance ``d``, as float64.
     """
     dtype = next(model.parameters()).dtype
@@ -83,7 +84,8 @@ def set_forget_bias(lstm, value: float, layer: int = 0) -> None:
     """Set the forget-gate bias of an LSTM layer (torch layout, gates i, f, g, o) to ``value``.
 
     ``bias_ih`` gets ``value`` and ``bias_hh`` gets 0 on the forget rows, so the forget gate's
-    pre-activation starts at ``value`` (``sigma(1) = 0.73``, ``sigma(3) = 0.95``).
+    total bias ``b_f`` is ``value``: with zero input and state the gate is ``sigma(value)``
+    (``sigma(1) = 0.73``, ``sigma(3) = 0.95``).
     """
     H = lstm.hidden_size
     with torch.no_grad():
@@ -331,7 +333,8 @@ def train_timing(model, *, length: int = 50, delay: int = 20, steps: int = 600,
     """Train ``model`` ((T, N, 1) -> (T, N, 1) logits) on :func:`spike_timing_batch`.
 
     Loss: binary cross-entropy of every step's output against the target spike train, the one
-    positive step weighted by ``length`` so that it counts as much as all the silent ones. Metric
+    positive step weighted by ``length`` so that it counts about as much as all the ``length - 1``
+    silent ones together. Metric
     ``exact``: the fraction of validation sequences whose output peaks exactly at the target step
     (early stop when it reaches ``target``). Returns the :class:`rnnlab.train.History`.
     """

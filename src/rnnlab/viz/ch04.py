@@ -36,7 +36,9 @@ def speed_figure(times: Mapping[str, float], title: str):
 
 def gru_cell_figure():
     """A diagram of one GRU cell in torch's form: r and z from [h_{t-1}, x_t]; the candidate n
-    with the reset gate on the recurrent term; h_t = (1 - z) * n + z * h_{t-1}."""
+    with the reset gate on the recurrent term r * (W_n h_{t-1} + b_hn), which reads the old state
+    h_{t-1} (drawn as its own input, not tapped from the state line after the z product);
+    h_t = (1 - z) * n + z * h_{t-1}."""
 
     fig, ax = new_figure(figsize=(8.0, 4.0))
     blank(ax)
@@ -63,7 +65,9 @@ def gru_cell_figure():
     arrow(ax, (7.3, 2.43), (7.3, yh - 0.25))
     # the reset gate acts on the recurrent term of the candidate (torch: after the matmul)
     box(ax, 5.6, 2.8, r"$r_t\odot(W_n h_{t-1}+b_{hn})$", COLORS["sky"], w=2.1, h=0.42, fontsize=8.5)
-    arrow(ax, (5.6, yh), (5.6, 3.01))
+    # it reads the old state h_{t-1} itself, not the z-scaled state on the line above it
+    ax.text(3.45, 2.72, r"$h_{t-1}$", fontsize=10)
+    arrow(ax, (4.05, 2.8), (4.55, 2.8))
     arrow(ax, (4.25, yg + 0.38), (4.8, 2.59))
     arrow(ax, (5.6, 2.59), (5.6, yg + 0.38))
     # inputs
