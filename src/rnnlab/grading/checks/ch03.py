@@ -6,7 +6,7 @@ id                          what the student writes
 ``03.lstm_step``            one LSTM step in torch's layout (gates i, f, g, o), returns (h, c)
 ``03.lstm_step_backward``   its backward: (dx, dh_prev, dc_prev, dweight_ih, dweight_hh, dbias)
 ``03.lstm_step_peephole``   the step with peepholes: i, f look at c_{t-1}, o looks at c_t
-``03.seed_lstm_to_torch``   the seed's four [h, x]-layers (f, i, C~, o) as torch's weight_ih,
+``03.seed_lstm_to_torch``   the source post's four [h, x]-layers (f, i, C~, o) as torch's weight_ih,
                             weight_hh, bias_ih, bias_hh
 ==========================  ==================================================================
 
@@ -93,7 +93,7 @@ def _lstm_cases(rng):
 
 
 STEP_MISTAKES = {
-    "input and forget gate swapped: either the rows were read as f, i, g, o (the order the seed "
+    "input and forget gate swapped: either the rows were read as f, i, g, o (the order the source "
     "posts introduce them; torch stacks i, f, g, o) or the forget gate was applied to the "
     "candidate (c = i*c_prev + f*g; f must scale c_prev, i the candidate). Both give the same "
     "numbers": _step_mistake(order="figo"),
@@ -107,7 +107,7 @@ STEP_MISTAKES = {
         _step_mistake(g_act="sigmoid", i_act="tanh"),
     "h computed from the pre-update cell state c_prev: h_t = o * tanh(c_t) uses the new c_t":
         _step_mistake(h_from_prev=True),
-    "returned (c, h) instead of (h, c): the seed's loop swaps them the same way":
+    "returned (c, h) instead of (h, c): the source post's loop swaps them the same way":
         _step_mistake(swap_return=True),
     "tanh missing on the cell state: h = o * tanh(c)": _step_mistake(no_tanh_c=True),
     "tanh applied after the output gate: h = o * tanh(c), not tanh(o * c)":
@@ -310,7 +310,7 @@ def _seed_to_torch(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o, *, order="ifgo", x_fi
 
 
 def seed_lstm_to_torch(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
-    """Reference: the seed's four layers ``sigma(W_k [h, x] + b_k)`` (``W_k`` (H, H + I)) as the
+    """Reference: the source post's four layers ``sigma(W_k [h, x] + b_k)`` (``W_k`` (H, H + I)) as the
     parameters ``(weight_ih, weight_hh, bias_ih, bias_hh)`` of a ``torch.nn.LSTMCell``: rows
     stacked i, f, g, o, the first H columns of each block multiply h. The bias may be split
     between ``bias_ih`` and ``bias_hh`` in any way; the reference puts it all in ``bias_ih``."""
@@ -358,15 +358,15 @@ SEED_LSTM_TO_TORCH = Exercise(
     notebook=NOTEBOOK,
     function="seed_lstm_to_torch",
     points=2.0,
-    title="The seed's four [h, x] layers as torch.nn.LSTMCell's weight_ih, weight_hh, biases",
+    title="The source post's four [h, x] layers as torch.nn.LSTMCell's weight_ih, weight_hh, biases",
     cases=_seed_cases,
     reference=seed_lstm_to_torch,
     mistakes={
-        "gates stacked in the seed's order f, i, g, o: torch wants i, f, g, o":
+        "gates stacked in the source post's order f, i, g, o: torch wants i, f, g, o":
             _seed_mistake(order="figo"),
-        "gates stacked in the order f, i, o, g (the order of the seed's code lines): torch wants "
+        "gates stacked in the order f, i, o, g (the order of the source post's code lines): torch wants "
         "i, f, g, o": _seed_mistake(order="fiog"),
-        "columns split as [x, h]: the seed concatenates [h_{t-1}, x_t], so the first H columns "
+        "columns split as [x, h]: the source post concatenates [h_{t-1}, x_t], so the first H columns "
         "multiply h": _seed_mistake(x_first=True),
         "the bias is counted twice: torch adds bias_ih and bias_hh, so their sum must equal b":
             _seed_mistake(bias_twice=True),

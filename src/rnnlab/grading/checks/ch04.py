@@ -6,15 +6,15 @@ id                         what the student writes
 ``04.gru_step``            one GRU step in torch's layout (gates r, z, n), with the reset gate
                            after (``reset_after=True``, torch) or before (Cho et al. 2014) the
                            recurrent matmul; ``h = (1 - z) * n + z * h_prev``
-``04.seed_gru_step``       the seed's GRU: gates on ``[h, x]`` without biases,
+``04.seed_gru_step``       the source post's GRU: gates on ``[h, x]`` without biases,
                            ``h = (1 - z) * h_prev + z * h~``, reset before the matmul
-``04.seed_gru_to_torch``   the seed's weights as torch's ``weight_ih``, ``weight_hh`` (r, z, n) of
+``04.seed_gru_to_torch``   the source post's weights as torch's ``weight_ih``, ``weight_hh`` (r, z, n) of
                            a bias-free ``reset_after=False`` GRU computing the same function:
                            the update gate's rows negated
 =========================  ===================================================================
 
 Shapes: N batch, I input size, H hidden size; ``x`` (N, I), ``h_prev`` (N, H), ``weight_ih``
-(3H, I), ``weight_hh`` (3H, H), biases (3H,); the seed's matrices ``W_z``, ``W_r``, ``W`` are
+(3H, I), ``weight_hh`` (3H, H), biases (3H,); the source post's matrices ``W_z``, ``W_r``, ``W`` are
 (H, H + I) and act on the column ``[h, x]`` (for a batch: ``[h, x] @ W.T``).
 """
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _seed_gru(x, h_prev, W_z, W_r, W, *, torch_z=False, x_first=False, reset_aft
 
 
 def seed_gru_step(x, h_prev, W_z, W_r, W):
-    """Reference: the seed's equations, for a batch of row vectors,
+    """Reference: the source post's equations, for a batch of row vectors,
     ``z = sigmoid([h, x] W_z^T)``, ``r = sigmoid([h, x] W_r^T)``,
     ``h~ = tanh([r * h, x] W^T)``, ``h = (1 - z) * h_prev + z * h~``."""
     return _seed_gru(x, h_prev, W_z, W_r, W)
@@ -153,15 +153,15 @@ SEED_GRU_STEP = Exercise(
     notebook=NOTEBOOK,
     function="seed_gru_step",
     points=2.0,
-    title="The seed's GRU step: h = (1 - z) h_prev + z h~ with gates on [h, x]",
+    title="The source post's GRU step: h = (1 - z) h_prev + z h~ with gates on [h, x]",
     cases=_seed_gru_cases,
     reference=seed_gru_step,
     mistakes={
-        "z and 1 - z swapped: this exercise is the seed's convention h = (1 - z) * h_prev + z * h~ "
+        "z and 1 - z swapped: this exercise is the source post's convention h = (1 - z) * h_prev + z * h~ "
         "(torch's is the other one)": _seed_gru_mistake(torch_z=True),
-        "reset gate on the wrong side of the matmul: the seed resets h before multiplying, "
+        "reset gate on the wrong side of the matmul: the source post resets h before multiplying, "
         "h~ = tanh(W [r * h, x])": _seed_gru_mistake(reset_after=True),
-        "concatenated as [x, h]: the seed's gates act on [h_{t-1}, x_t], h first":
+        "concatenated as [x, h]: the source post's gates act on [h_{t-1}, x_t], h first":
             _seed_gru_mistake(x_first=True),
         "reset gate not applied: h~ = tanh(W [r * h, x])": _seed_gru_mistake(no_reset=True),
     },
@@ -189,8 +189,8 @@ def _seed_to_torch(W_z, W_r, W, *, negate="z", order="rzn", x_first=False):
 def seed_gru_to_torch(W_z, W_r, W):
     """Reference: ``(weight_ih, weight_hh)`` of a bias-free GRU in torch's layout (rows r, z, n)
     with the reset gate before the matmul (``rnnlab.modules.GRU(..., bias=False,
-    reset_after=False)``) that computes the seed's GRU: the update gate's weights are negated,
-    because sigma(-a) = 1 - sigma(a) turns the seed's z into torch's 1 - z."""
+    reset_after=False)``) that computes the source post's GRU: the update gate's weights are negated,
+    because sigma(-a) = 1 - sigma(a) turns the source post's z into torch's 1 - z."""
     return _seed_to_torch(W_z, W_r, W)
 
 
@@ -213,16 +213,16 @@ SEED_GRU_TO_TORCH = Exercise(
     notebook=NOTEBOOK,
     function="seed_gru_to_torch",
     points=2.0,
-    title="Convert the seed's GRU weights to torch's layout (negate the update gate)",
+    title="Convert the source post's GRU weights to torch's layout (negate the update gate)",
     cases=_conv_cases,
     reference=seed_gru_to_torch,
     mistakes={
-        "update gate not negated: the seed's z is torch's 1 - z, and sigma(-a) = 1 - sigma(a)":
+        "update gate not negated: the source post's z is torch's 1 - z, and sigma(-a) = 1 - sigma(a)":
             _conv_mistake(negate=None),
         "reset gate negated instead of the update gate": _conv_mistake(negate="r"),
         "candidate weights negated instead of the update gate": _conv_mistake(negate="n"),
         "gates stacked as z, r, n: torch's rows are r, z, n": _conv_mistake(order="zrn"),
-        "columns split as [x, h]: the seed's matrices act on [h, x], the first H columns "
+        "columns split as [x, h]: the source post's matrices act on [h, x], the first H columns "
         "multiply h": _conv_mistake(x_first=True),
     },
     arg_names=("W_z", "W_r", "W"),
