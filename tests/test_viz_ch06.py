@@ -36,7 +36,7 @@ def test_temperature_grid_bars_are_torch_softmax_of_logits_over_t(temperatures):
         labels = [tick.get_text() for tick in ax.get_xticklabels()]
         assert labels == [ch06.printable(CHARS[i]) for i in order]
         assert f"other symbols: {1 - expected[order].sum():.2f}" in ax.get_title()
-    assert "low T sharpens" in fig._suptitle.get_text()
+    assert "low temperature sharpens" in fig._suptitle.get_text()
 
 
 def test_lower_temperature_is_sharper():

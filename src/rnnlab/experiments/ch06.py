@@ -268,8 +268,8 @@ class CharLM(nn.Module):
     """The character language model of notebook 6c: embedding, one LSTM layer, linear
     readout.
 
-    ``forward(x, state)``: ids (L, N) -> scores (L, N, V) and the final state
-    ``(h, c)``. ``step(tokens, state)``: one character, (B,) -> scores (B, V), for
+    ``forward(x, state)``: ids (T, N) -> scores (T, N, K) and the final state
+    ``(h, c)``. ``step(tokens, state)``: one character, (N,) -> scores (N, K), for
     :mod:`rnnlab.train.decode`."""
 
     def __init__(self, vocab_size: int, emb: int = 64, hidden: int = 160):
@@ -388,10 +388,10 @@ def temperature_effects(model: CharLM, vocab, temperatures: Sequence[float], *,
 # ------------------------------------------------------- conditional generation (6c)
 class ConditionalGenerator(nn.Module):
     """A character generator told which class of string to write (notebook 6c): the
-    class ``c`` picks the initial state, ``h_0 = tanh(E_h[c])``, ``c_0 = E_c[c]``; the
+    class picks the initial state, ``h_0 = tanh(E_h[class])``, ``c_0 = E_c[class]``; the
     LSTM then writes one character at a time from ``<bos>``.
 
-    ``forward(tokens, c)``: teacher forcing, (N, U) -> scores (N, U, V). ``step`` for
+    ``forward(tokens, c)``: teacher forcing, (N, U) -> scores (N, U, K). ``step`` for
     :mod:`rnnlab.train.decode`, from ``initial_state(c)``."""
 
     def __init__(self, vocab_size: int, n_classes: int, emb: int = 24,
@@ -486,7 +486,7 @@ class Seq2Seq(nn.Module):
     ``encode(src, src_len)``: source ids (N, S), true lengths (N,) -> the encoder's
     final state ``(h, c)``, each (1, N, H), taken at every row's true end (packed).
     ``forward(src, src_len, tgt_in)``: teacher forcing, decoder inputs (N, U) -> scores
-    (N, U, V). ``step(tokens, state)``: one decoder step, (N,) -> scores (N, V), for
+    (N, U, K). ``step(tokens, state)``: one decoder step, (N,) -> scores (N, K), for
     :mod:`rnnlab.train.decode`, starting from ``first`` (``<bos>``)."""
 
     first = D.BOS
@@ -525,7 +525,7 @@ class SeparatorTranslator(nn.Module):
     """One LSTM that reads ``source <sep> target`` and predicts every next symbol
     (notebook 6d).
 
-    ``forward(tokens)``: (N, T) -> scores (N, T, V). ``encode(src, src_len)``: the state
+    ``forward(tokens)``: (N, T) -> scores (N, T, K). ``encode(src, src_len)``: the state
     after reading each source to its true end; decoding then starts from ``first``
     (``<sep>``) with ``step``, exactly like :class:`Seq2Seq`."""
 

@@ -269,7 +269,7 @@ def _bars(ax, logits, chars, t, top):
     ax.set_xticks(range(top), [printable(chars[i]) for i in order], fontsize=8)
     ax.set_ylim(0, 1)
     rest = 1 - p[order].sum()
-    ax.set_title(f"T = {t:g}  (other symbols: {rest:.2f})", fontsize=9)
+    ax.set_title(f"temperature {t:g}  (other symbols: {rest:.2f})", fontsize=9)
 
 
 def temperature_grid(logits: np.ndarray, chars: str, temperatures: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
@@ -283,7 +283,7 @@ def temperature_grid(logits: np.ndarray, chars: str, temperatures: Sequence[floa
         _bars(ax, logits, chars, t, top)
     np.atleast_1d(axes)[0].set_ylabel("probability")
     shown = context[-30:].replace("\n", "⏎")
-    fig.suptitle(f"Next character after '…{shown}': low T sharpens, high T flattens")
+    fig.suptitle(f"Next character after '…{shown}': low temperature sharpens, high flattens")
     return fig
 
 
@@ -326,13 +326,13 @@ def temperature_effect_figure(temperatures: Sequence[float], surprise_bits: Sequ
     if reference_bits is not None:
         a.axhline(reference_bits, color=COLORS["grey"], linestyle=":", label="held-out real text")
         a.legend()
-    a.set_xlabel("sampling temperature T")
+    a.set_xlabel("sampling temperature")
     a.set_ylabel("model's bits per char of the sample")
-    a.set_title("Higher T: text the model finds less likely")
+    a.set_title("Surprise of the samples to the model")
     b.plot(temperatures, distinct, marker="s", color=COLORS["orange"])
-    b.set_xlabel("sampling temperature T")
+    b.set_xlabel("sampling temperature")
     b.set_ylabel("distinct 8-char strings / all")
-    b.set_title("Low T repeats itself")
+    b.set_title("Low temperature repeats itself")
     return fig
 
 
