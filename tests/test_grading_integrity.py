@@ -184,6 +184,7 @@ def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
     third = grade(subs, out, **KW)
     assert {r["student"] for r in third.rows} == {"bob"}
     assert {r["student"] for r in csv_rows(out / "grades.csv")} == {"bob"}
+    assert not (out / "feedback" / "alice").exists()  # her earlier "missing" feedback too
 
 
 def test_cli_exit_status_when_something_was_ignored(tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -1037,6 +1038,10 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
             stem = nb[:-len(".ipynb")]
             _write_atomic(out / "feedback" / student / f"{stem}.md",
                           _absent_feedback(student, nb, by_nb[nb], extra[-1]["message"]))
+    # a student who left the folder (and the roster) leaves the feedback too
+    for folder in sorted((out / "feedback").glob("*")):
+        if folder.is_dir() and not folder.is_symlink() and folder.name not in students:
+            shutil.rmtree(folder, ignore_errors=True)
     manual = _read_manual(out / MANUAL_NAME, say)
     # a manual item scored for some students is owed by all: the others get 0 of it, "not graded"
     items = {}
