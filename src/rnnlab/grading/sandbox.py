@@ -54,7 +54,7 @@ class Limits:
     """Resource limits of one submission's process."""
 
     timeout: float = 120.0  # wall-clock seconds for the whole notebook and its checks
-    memory_mb: int = 3072  # address space (RLIMIT_AS); torch reserves ~0.6 GB of it on import
+    memory_mb: int = 3072  # address space (RLIMIT_AS); Python with torch imported takes ~0.65 GB of it
     output_bytes: int = 2**20  # stdout+stderr kept; the rest is read and discarded
     result_bytes: int = 128 * 2**20  # returned values; more ends the run
     file_mb: int = 64  # largest file the child may write (RLIMIT_FSIZE), and its /tmp size
