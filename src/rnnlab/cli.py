@@ -154,15 +154,12 @@ def _grade(args) -> int:
         print(f"rnnlab grade: --solutions {solutions!r} is not a folder of solution notebooks",
               file=sys.stderr)
         return 2
-    isolation = args.isolation
-    if args.sandbox is not None and isolation == "bwrap":
-        isolation = "process" if args.sandbox == "process" else "bwrap"
     try:
         summary = grading.grade(
             args.submissions, args.out, solutions=solutions, timeout=args.timeout,
             memory_mb=args.memory, jobs=args.jobs, regrade=args.regrade, seed=args.seed,
-            isolation=isolation, progress=not args.no_progress, roster=args.roster,
-            hints=args.hints)
+            isolation=args.isolation, sandbox=args.sandbox, progress=not args.no_progress,
+            roster=args.roster, hints=args.hints)
     except (FileNotFoundError, ValueError, RuntimeError, OSError) as err:
         print(f"rnnlab grade: {err}", file=sys.stderr)
         return 2
