@@ -8,7 +8,9 @@
   ``.status``); a wrong answer never raises, an unknown id raises ``KeyError``.
 - :mod:`rnnlab.grading.generate` -- ``exercises/`` from ``solutions/`` (``rnnlab exercises build``).
 - :mod:`rnnlab.grading.grade` -- ``rnnlab grade SUBMISSIONS --out DIR``: every submission in its own
-  sandboxed process, scored here on inputs the submission never saw.
+  sandboxed process (:mod:`~rnnlab.grading.sandbox`), scored here on inputs the submission never
+  saw; which file is whose is :mod:`~rnnlab.grading.submissions`' job, what is written into ``DIR``
+  :mod:`~rnnlab.grading.gradebook`'s.
 """
 from __future__ import annotations
 

@@ -74,7 +74,9 @@ class CheckResult:
 
     ``passed`` is true only when every case matched; ``score`` is then ``max_score``, else 0.
     ``message`` is the one-paragraph diagnosis a student reads; ``str()`` and ``repr()`` return it
-    (deterministic: no addresses, no timings), and Jupyter shows it as coloured HTML.
+    (deterministic: no addresses, no timings), and Jupyter shows it as coloured HTML. It is the
+    headline, ``detail`` (what was found) and the advice: ``Likely mistake:`` when the answer equals
+    a known ``mistake``, else the exercise's ``Hint:`` where one helps.
     """
 
     exercise: str
@@ -87,6 +89,7 @@ class CheckResult:
     checked: str = ""
     hint: str = ""
     mistake: str | None = None
+    detail: str = ""
 
     def __str__(self) -> str:
         return self.message
@@ -114,9 +117,19 @@ class CheckResult:
                 + (f": {body_html}" if body else "") + "</div>")
 
 
-def _head(ex: Exercise, status: str, score: float) -> str:
-    mark = "✓" if status == "passed" else "✗"
-    return f"{mark} {ex.id} {status} ({format_points(score)}/{format_points(ex.points)})"
+def _result(ex: Exercise, status: str, detail: str, *, checked: str = "", mistake: str | None = None,
+            hint: bool = False) -> CheckResult:
+    """The verdict with its message: ``✓ 01.rnn_step passed (2/2): <detail>[. Likely mistake: ...]``
+    (or ``. Hint: ...`` when ``hint`` and no mistake was recognised)."""
+    passed = status == "passed"
+    score = float(ex.points) if passed else 0.0
+    advice = (f". Likely mistake: {mistake}" if mistake else
+              f". Hint: {ex.hint}" if hint and ex.hint else "")
+    mark = "✓" if passed else "✗"
+    head = f"{mark} {ex.id} {status} ({format_points(score)}/{format_points(ex.points)})"
+    return CheckResult(exercise=ex.id, passed=passed, score=score, max_score=float(ex.points),
+                       message=f"{head}: {detail}{advice}", status=status, title=ex.title,
+                       checked=checked, hint=ex.hint, mistake=mistake, detail=detail)
 
 
 def _arg_name(ex: Exercise, j: int) -> str:
@@ -144,9 +157,8 @@ def draw_cases(ex: Exercise, rng: np.random.Generator) -> list[tuple]:
 
 
 def missing_result(ex: Exercise, message: str, status: str = "missing") -> CheckResult:
-    return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
-                       message=f"{_head(ex, status, 0)}: {message}", status=status, title=ex.title,
-                       hint=ex.hint)
+    """The verdict when no outcome could be judged (no function, a crash, a time-out...)."""
+    return _result(ex, status, message)
 
 
 def _is_memory(err: ErrorInfo) -> bool:
@@ -245,11 +257,8 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
     checked = f"`{ex.function}` on {n} random case{'s' * (n != 1)} ({describe_case(ex, cases[0])})"
     errors = [(i, o.error) for i, o in enumerate(outcomes) if o.error is not None]
     if errors and all(e.type == "NotImplementedError" for _, e in errors) and len(errors) == n:
-        return CheckResult(
-            exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points), status="not attempted",
-            message=(f"{_head(ex, 'not attempted', 0)}: `{ex.function}` still raises "
-                     f"NotImplementedError; replace the stub with your code"),
-            title=ex.title, checked=checked, hint=ex.hint)
+        return _result(ex, "not attempted", f"`{ex.function}` still raises NotImplementedError; "
+                                            f"replace the stub with your code", checked=checked)
     if errors:
         i, err = errors[0]
         status = "memory" if any(_is_memory(e) for _, e in errors) else "error"
@@ -259,12 +268,8 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
         else:
             what = f"the function raised {err.describe()}"
         count = f"; {len(errors)} of {n} cases raised" if n > 1 and len(errors) > 1 else ""
-        message = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {what}{count}"
-        if ex.hint:
-            message += f". Hint: {ex.hint}"
-        return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
-                           status=status, message=f"{_head(ex, status, 0)}: {message}",
-                           title=ex.title, checked=checked, hint=ex.hint)
+        return _result(ex, status, f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), "
+                                   f"{what}{count}", checked=checked, hint=True)
     first = None
     wrong = 0
     for i, (case, outcome) in enumerate(zip(cases, outcomes)):
@@ -274,24 +279,15 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
             if first is None:
                 first = (i, problem)
     if first is None:
-        return CheckResult(
-            exercise=ex.id, passed=True, score=float(ex.points), max_score=float(ex.points),
-            status="passed", title=ex.title, checked=checked, hint=ex.hint,
-            message=(f"{_head(ex, 'passed', ex.points)}: {n} random case{'s' * (n != 1)} "
-                     f"matched the reference"))
+        return _result(ex, "passed", f"{n} random case{'s' * (n != 1)} matched the reference",
+                       checked=checked)
     i, problem = first
-    message = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {problem}"
+    detail = f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), {problem}"
     if n > 1:
-        message += f" ({wrong} of {n} cases wrong)"
+        detail += f" ({wrong} of {n} cases wrong)"
     in_place = problem.startswith(("the function changed", "after the call"))
     mistake = None if in_place else _likely_mistake(ex, cases, outcomes, i)
-    if mistake:
-        message += f". Likely mistake: {mistake}"
-    elif ex.hint and not in_place:
-        message += f". Hint: {ex.hint}"
-    return CheckResult(exercise=ex.id, passed=False, score=0.0, max_score=float(ex.points),
-                       status="wrong", message=f"{_head(ex, 'wrong', 0)}: {message}", title=ex.title,
-                       checked=checked, hint=ex.hint, mistake=mistake)
+    return _result(ex, "wrong", detail, checked=checked, mistake=mistake, hint=not in_place)
 
 
 def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> CheckResult:

@@ -19,77 +19,41 @@ interrupted run resumes to the same gradebook as an uninterrupted one.
 """
 from __future__ import annotations
 
-import csv
 import difflib
 import hashlib
-import io
 import json
-import os
 import re
 import shutil
 import signal
 import sys
 import time
 import traceback
-from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from rnnlab.grading import serialize
-from rnnlab.grading.checker import (CheckResult, draw_cases, format_points, judge, missing_result)
+from rnnlab.grading import gradebook, serialize
+from rnnlab.grading.checker import CheckResult, draw_cases, judge, missing_result
 from rnnlab.grading.checker import exercises as all_exercises
-from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_notebook
 from rnnlab.grading.generate import ANSWER_MD, generate_notebook
-from rnnlab.grading.outcome import CallOutcome, ErrorInfo, one_line
+from rnnlab.grading.gradebook import FIELDS, STATUSES
+from rnnlab.grading.notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_notebook
+from rnnlab.grading.outcome import CallOutcome, ErrorInfo
 from rnnlab.grading.sandbox import (Limits, RunResult, check_isolation, drop_uid, nproc_limit,
                                     python_paths, run_job)
 from rnnlab.grading.spec import Exercise
+from rnnlab.grading.submissions import (Submission, canonical_name, discover, file_sha256,
+                                        helper_digest, helper_files, match_notebook, read_roster)
 
 __all__ = ["FIELDS", "STATUSES", "Submission", "Summary", "grade", "discover", "canonical_name",
            "match_notebook"]
 
-FIELDS = ("student", "notebook", "exercise", "score", "max_score", "status", "message")
-# a row's status: a check's verdict (rnnlab.grading.checker) or what kept the grader from one
-STATUSES = ("passed", "wrong", "not attempted", "error", "missing", "timeout", "memory", "crashed",
-            "invalid notebook", "unknown notebook")
-CSV_NAME = "grades.csv"
-LEDGER_NAME = ".graded.jsonl"
-MAX_ROW_MESSAGE = 1000  # characters of a gradebook row's message
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One notebook file of a student, graded as the course notebook ``notebook``. ``rel`` is the
-    file's path inside the student's folder as submitted (``"rnn-homework/03_lstm (1).ipynb"``)."""
-
-    student: str
-    notebook: str
-    path: Path
-    rel: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.student}/{self.notebook}"
-
-    @property
-    def renamed(self) -> bool:
-        return bool(self.rel) and self.rel != self.notebook
-
-
-@dataclass
-class Discovery:
-    """What :func:`discover` found in a submissions folder."""
-
-    students: list = field(default_factory=list)  # every student folder, sorted
-    submissions: list = field(default_factory=list)  # Submission, sorted by key
-    ignored: list = field(default_factory=list)  # "path: why", nothing ignored silently
-    conflicts: dict = field(default_factory=dict)  # (student, notebook) -> [rel paths]
-    helpers: dict = field(default_factory=dict)  # Submission.key -> {file name: Path}
+HINT_LEVELS = ("none", "mistake", "full")
+SKIP_TAG = "grader-skip"
 
 
 @dataclass
@@ -109,125 +73,6 @@ class Summary:
     totals: list = field(default_factory=list)
 
 
-# ----------------------------------------------------------------------------- discovery
-
-_SKIP_DIRS = {"__MACOSX", "__pycache__"}
-MAX_DEPTH = 4  # folders below a student's folder that are searched for notebooks
-MAX_HELPER_BYTES = 1 << 20
-MAX_HELPERS = 20
-
-
-def canonical_name(name: str) -> str:
-    """A notebook file name without the marks a copy or a download adds: ``"Copy of 03_lstm.ipynb"``,
-    ``"03_lstm (1).ipynb"``, ``"03_lstm-Copy1.ipynb"`` -> ``"03_lstm.ipynb"`` (lower case)."""
-    stem = name[:-len(".ipynb")] if name.lower().endswith(".ipynb") else name
-    stem = stem.strip()
-    while True:
-        old = stem
-        stem = re.sub(r"^(copy of|kopie von|copie de|copia de)\s+", "", stem, flags=re.I)
-        stem = re.sub(r"\s*\(\d+\)$", "", stem)
-        stem = re.sub(r"[-_ ]+copy\d*$", "", stem, flags=re.I)
-        stem = re.sub(r"\s+-\s+copy$", "", stem, flags=re.I)
-        stem = stem.strip()
-        if stem == old:
-            break
-    return stem.lower() + ".ipynb"
-
-
-def match_notebook(name: str, known: Sequence[str]) -> str | None:
-    """The course notebook a file name stands for: the same name, or the same once copy marks are
-    removed, or the only course notebook whose name (without .ipynb) the file's name contains."""
-    if name in known:
-        return name
-    canon = canonical_name(name)
-    hits = [k for k in known if k.lower() == canon]
-    if len(hits) == 1:
-        return hits[0]
-    stem = canon[:-len(".ipynb")]
-    hits = [k for k in known if k.lower()[:-len(".ipynb")] in stem]
-    return hits[0] if len(hits) == 1 else None
-
-
-def discover(root: str | Path, known: Sequence[str] = ()) -> Discovery:
-    """Find ``root/<student>/**/<notebook>.ipynb`` (up to :data:`MAX_DEPTH` folders deep) and match
-    each file to a course notebook of ``known`` (exact name, or a renamed copy). A notebook that
-    two files claim is a conflict, unless exactly one of them has the exact name (the others are
-    then ignored and listed). ``.py`` files beside a notebook are its helpers. Everything else is
-    listed in ``ignored`` with the reason."""
-    root = Path(root)
-    found = Discovery()
-    for student_dir in sorted(root.iterdir(), key=lambda p: p.name):
-        name = student_dir.name
-        if name.startswith(".") or name in _SKIP_DIRS:
-            continue
-        if student_dir.is_symlink() or not student_dir.is_dir():
-            found.ignored.append(f"{name}: not a student folder (expected <student>/<notebook>.ipynb)")
-            continue
-        found.students.append(name)
-        notebooks, helper_dirs = [], {}
-        for dirpath, dirnames, filenames in os.walk(student_dir):
-            here = Path(dirpath)
-            depth = len(here.relative_to(student_dir).parts)
-            keep = []
-            for d in sorted(dirnames):
-                full = here / d
-                rel = full.relative_to(root).as_posix()
-                if d.startswith(".") or d in _SKIP_DIRS:
-                    continue
-                if full.is_symlink():
-                    found.ignored.append(f"{rel}: a link (not followed)")
-                elif depth >= MAX_DEPTH:
-                    found.ignored.append(f"{rel}: more than {MAX_DEPTH} folders deep")
-                else:
-                    keep.append(d)
-            dirnames[:] = keep
-            for f in sorted(filenames):
-                full = here / f
-                rel = full.relative_to(root).as_posix()
-                if f.startswith("."):
-                    continue
-                if full.is_symlink() or not full.is_file():
-                    found.ignored.append(f"{rel}: a link or not a plain file")
-                elif f.lower().endswith(".ipynb"):
-                    notebooks.append(full)
-                elif f.endswith(".py"):
-                    helper_dirs.setdefault(here, []).append(full)
-                else:
-                    found.ignored.append(f"{rel}: not a notebook")
-        claims: dict[str, list[Path]] = {}
-        for path in notebooks:
-            nb = match_notebook(path.name, known)
-            rel = path.relative_to(student_dir).as_posix()
-            if nb is None:
-                found.ignored.append(f"{name}/{rel}: not a notebook of this course"
-                                     + (f" (expected one of: {', '.join(known)})" if known else ""))
-                found.submissions.append(Submission(name, path.name if "/" not in rel else rel.replace(
-                    "/", "_"), path, rel))
-                continue
-            claims.setdefault(nb, []).append(path)
-        for nb, paths in sorted(claims.items()):
-            chosen = paths[0] if len(paths) == 1 else None
-            if chosen is None:
-                exact = [p for p in paths if p.name == nb]
-                if len(exact) == 1:
-                    chosen = exact[0]
-                    for p in paths:
-                        if p is not chosen:
-                            found.ignored.append(
-                                f"{name}/{p.relative_to(student_dir).as_posix()}: another copy of "
-                                f"{nb}; graded {chosen.relative_to(student_dir).as_posix()}")
-            if chosen is None:
-                found.conflicts[(name, nb)] = [p.relative_to(student_dir).as_posix() for p in paths]
-                continue
-            sub = Submission(name, nb, chosen, chosen.relative_to(student_dir).as_posix())
-            found.submissions.append(sub)
-            helpers = {p.name: p for p in helper_dirs.get(chosen.parent, [])}
-            if helpers:
-                found.helpers[sub.key] = helpers
-    found.submissions.sort(key=lambda s: s.key)
-    return found
-
-
 def _fingerprint(exs: Sequence[Exercise]) -> str:
     text = json.dumps([[e.id, e.function, float(e.points)] for e in exs])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -236,11 +81,6 @@ def _fingerprint(exs: Sequence[Exercise]) -> str:
 def _case_seed(seed: int, key: str, exercise_id: str) -> list[int]:
     digest = hashlib.sha256(f"{seed}\0{key}\0{exercise_id}".encode()).digest()
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
-
-
-def _body(message: str) -> str:
-    head, sep, body = message.partition(": ")
-    return body if sep else message
 
 
 # ----------------------------------------------------------------------------- one submission
@@ -253,12 +93,6 @@ class _Graded:
     rows: list
     feedback: str
     written: list = field(default_factory=list)
-
-
-def _row(sub: Submission, exercise: str, score: float, max_score: float, status: str, message: str) -> dict:
-    return {"student": sub.student, "notebook": sub.notebook, "exercise": exercise,
-            "score": format_points(score), "max_score": format_points(max_score), "status": status,
-            "message": one_line(message, MAX_ROW_MESSAGE)}
 
 
 def _signal_name(sig: int) -> str:
@@ -369,45 +203,6 @@ def _no_result(ex: Exercise, run: RunResult, reader: _RunReader, limits: Limits)
                               f"was graded: {how}", status="crashed")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-HINT_LEVELS = ("none", "mistake", "full")
-SKIP_TAG = "grader-skip"
-
-
-def _helper_digest(helpers: dict) -> dict:
-    out = {}
-    for name, path in sorted(helpers.items()):
-        try:
-            out[name] = _sha256(path)
-        except OSError:
-            out[name] = ""
-    return out
-
-
-def _helper_files(helpers: dict) -> tuple[dict, list[str]]:
-    """The student's ``.py`` files beside the notebook, as text for the sandbox (with limits)."""
-    files, notes = {}, []
-    for name, path in sorted(helpers.items())[:MAX_HELPERS]:
-        try:
-            if path.stat().st_size > MAX_HELPER_BYTES:
-                notes.append(f"`{name}` is larger than {MAX_HELPER_BYTES // 1024} KB and was not "
-                             f"copied into the sandbox")
-                continue
-            files[name] = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as err:
-            notes.append(f"`{name}` could not be read ({err})")
-    if len(helpers) > MAX_HELPERS:
-        notes.append(f"only the first {MAX_HELPERS} .py files beside the notebook were copied")
-    return files, notes
-
-
 def _cell_label(index: int, source: str, functions: dict[str, str]) -> str:
     """How the feedback names a code cell: by the graded function it defines (Jupyter shows no cell
     numbers), else by its first line of code."""
@@ -479,16 +274,16 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
                hints: str = "mistake", solutions: Path | None = None) -> _Graded:
     too_big = sub.path.stat().st_size > MAX_NOTEBOOK_BYTES
     data = b"" if too_big else sub.path.read_bytes()
-    sha = _sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
+    sha = file_sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
     if exs is None:
         close = difflib.get_close_matches(sub.notebook, known, n=1, cutoff=0.5)
         message = (f"`{sub.rel or sub.notebook}` is not a notebook of this course; expected one of: "
                    f"{', '.join(known) if known else '(no exercises registered)'}")
         if close:
             message += f" (did you mean `{close[0]}`? rename the file and resubmit)"
-        row = _row(sub, "", 0, 0, "unknown notebook", message)
-        feedback = _feedback_unknown(sub, message)
-        return _Graded(sub, sha, "", [row], feedback)
+        row = gradebook.row(sub.student, sub.notebook, "", 0, 0, "unknown notebook", message)
+        return _Graded(sub, sha, "", [row], gradebook.not_graded_feedback(sub.student, sub.notebook,
+                                                                          message))
     fingerprint = _fingerprint(exs)
     try:
         if too_big:
@@ -498,7 +293,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
     except NotebookError as err:
         message = f"the file is not a readable Jupyter notebook: {err}"
         results = [(ex, missing_result(ex, message, status="invalid notebook")) for ex in exs]
-        return _finish(sub, sha, fingerprint, results, [], None, limits, hints)
+        return _finish(sub, sha, fingerprint, results, hints)
     functions = {ex.function: ex.id for ex in exs}
     cells, skipped_cells = [], []
     n_code = 0
@@ -512,7 +307,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
             skipped_cells.append(label)
             continue
         cells.append({"label": label, "source": source})
-    files, notes = _helper_files(helpers or {})
+    files, notes = helper_files(helpers or {})
     if skipped_cells:
         notes.append(f"{len(skipped_cells)} ungraded experiment cell(s) tagged `{SKIP_TAG}` were not "
                      f"run by the grader (they do not affect the score)")
@@ -537,322 +332,77 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
                           "limits": limits.for_child(nproc_limit(mode, limits, uid))}, arrays)
     run = run_job(job, limits, mode, hidden, uid)
     reader = _RunReader(run, cells, {ex.id for ex in exs})
-    results = []
-    for ex in exs:
-        frame = reader.exercise_frames.get(ex.id)
-        if frame is None:
-            results.append((ex, _no_result(ex, run, reader, limits)))
-            continue
-        header, arrs = frame
-        if header.get("status") == "missing":
-            results.append((ex, missing_result(ex, _missing_message(ex, header, cells, reader))))
-            continue
-        cases = all_cases[ex.id]
-        try:
-            outcomes = _outcomes(header, arrs, len(cases), [len(c) for c in cases])
-        except (serialize.WireError, ValueError) as err:
-            results.append((ex, missing_result(
-                ex, f"the notebook's process sent results that could not be read ({err})",
-                status="crashed")))
-            continue
-        try:
-            results.append((ex, judge(ex, cases, outcomes)))
-        except Exception as err:  # a broken check module must not end the batch
-            results.append((ex, missing_result(
-                ex, f"the grader could not judge this exercise ({type(err).__name__}: {err}); "
-                    f"tell the course staff", status="error")))
-    graded = _finish(sub, sha, fingerprint, results, cells, (run, reader), limits, hints, notes,
-                     _written_answers(sub, nb, solutions))
-    return graded
+    results = [(ex, _verdict(ex, all_cases[ex.id], run, reader, cells, limits)) for ex in exs]
+    notes += _run_notes(cells, run, reader, limits)
+    return _finish(sub, sha, fingerprint, results, hints, notes, _written_answers(sub, nb, solutions))
 
 
-def _split_advice(r) -> tuple[str, str | None, str | None]:
-    """The message's diagnosis without the appended ``Likely mistake:``/``Hint:``, the mistake, the
-    hint."""
-    body = _body(r.message)
-    mistake = r.mistake
-    if mistake and body.endswith(f". Likely mistake: {mistake}"):
-        body = body[:-len(f". Likely mistake: {mistake}")]
-    hint = r.hint or None
-    if hint and body.endswith(f". Hint: {hint}"):
-        body = body[:-len(f". Hint: {hint}")]
-    return body, mistake, hint
-
-
-def _advised(r, hints: str) -> str:
-    """The one-line message of a result with as much advice as ``hints`` allows."""
-    body, mistake, hint = _split_advice(r)
-    if r.passed:
-        return body
-    if hints in ("mistake", "full") and mistake:
-        body += f". Likely mistake: {mistake}"
-    if hints == "full" and hint and not mistake:
-        body += f". Hint: {hint}"
-    return body
-
-
-def _finish(sub, sha, fingerprint, results, cells, run_info, limits, hints="mistake", notes=None,
-            written=None) -> _Graded:
-    rows = [_row(sub, ex.id, r.score, r.max_score, r.status, _advised(r, hints)) for ex, r in results]
-    notes = list(notes or [])
-    if run_info is not None:
-        run, reader = run_info
-        for index in sorted(reader.cell_errors)[:10]:
-            label = next((c["label"] for i, c in enumerate(cells) if i == index), f"cell {index}")
-            err = reader.cell_errors[index]
-            if err.type == "NotImplementedError":
-                notes.append(f"{label} raised NotImplementedError (an exercise left as a stub?)")
-            elif err.type == "CellTimeBudget":
-                notes.append(f"{label} was stopped: {err.message}")
-            else:
-                notes.append(f"{label} raised {err.describe()}")
-        for index, command in reader.refused:
-            notes.append(f"{cells[index]['label']}: `{command}` was not run (the grader runs no "
-                         f"shell commands: `!cmd`, `%pip`, `%%bash` and the like)")
-        if len(reader.cell_errors) > 10:
-            notes.append(f"... and {len(reader.cell_errors) - 10} more cells raised an exception")
-        if run.output_truncated:
-            notes.append(f"the notebook printed more than {limits.output_bytes // 2**20} MB; the rest of "
-                         f"its output was discarded (output truncated; the score is not affected)")
-    return _Graded(sub, sha, fingerprint, rows, _feedback(sub, results, notes, hints, written or []),
-                   written or [])
-
-
-# ----------------------------------------------------------------------------- feedback
-
-def _feedback_unknown(sub: Submission, message: str) -> str:
-    return (f"# Feedback: {sub.notebook}\n\nStudent: {sub.student}\n\n**Not graded**: {message}\n")
-
-
-def _feedback(sub: Submission, results: list, notes: list[str], hints: str = "mistake",
-              written: list | None = None) -> str:
-    total = sum(r.score for _, r in results)
-    possible = sum(r.max_score for _, r in results)
-    lines = [f"# Feedback: {sub.notebook}", "", f"Student: {sub.student}", "",
-             f"**Total: {format_points(total)} / {format_points(possible)} points** (auto-graded "
-             f"exercises).", "",
-             "| exercise | score | status |", "|---|---|---|"]
-    for ex, r in results:
-        lines.append(f"| {ex.id}: {ex.title} | {format_points(r.score)}/{format_points(r.max_score)} "
-                     f"| {r.status} |")
-    lines.append("")
-    for ex, r in results:
-        lines += [f"## {ex.id}: {ex.title} ({format_points(r.score)}/{format_points(r.max_score)}, "
-                  f"{r.status})", ""]
-        if r.checked:
-            lines += [f"- **Checked:** {r.checked}.", ""]
-        body, mistake, hint = _split_advice(r)
-        if r.passed:
-            lines += [f"- **Result:** {body}.", ""]
-        else:
-            lines += [f"- **What went wrong:** {body}", ""]
-            if mistake and hints in ("mistake", "full"):
-                lines += [f"- **Likely mistake:** {mistake}", ""]
-            elif hint and hints == "full":
-                lines += [f"- **Hint:** {hint}", ""]
-    if written:
-        lines += ["## Written answers (not auto-graded)", "",
-                  "Your instructor reads and scores these by hand:", ""]
-        lines += [f"- {w['item']}: {'answered' if w['answered'] == 'yes' else 'not answered yet'}"
-                  for w in written] + [""]
-    if notes:
-        lines += ["## Notes on running the notebook", ""] + [f"- {n}" for n in notes] + [""]
-    lines += ["Scores come from your functions' results on fresh random inputs, compared with the "
-              "reference by the grader; each exercise earns its points only when every case matches.", ""]
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- files
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)  # the rename itself reaches the disk
+def _verdict(ex: Exercise, cases: list[tuple], run: RunResult, reader: _RunReader, cells: list[dict],
+             limits: Limits) -> CheckResult:
+    """Judge what the child sent for ``ex``, or say why it sent nothing usable."""
+    frame = reader.exercise_frames.get(ex.id)
+    if frame is None:
+        return _no_result(ex, run, reader, limits)
+    header, arrays = frame
+    if header.get("status") == "missing":
+        return missing_result(ex, _missing_message(ex, header, cells, reader))
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        outcomes = _outcomes(header, arrays, len(cases), [len(c) for c in cases])
+    except (serialize.WireError, ValueError) as err:
+        return missing_result(ex, f"the notebook's process sent results that could not be read "
+                                  f"({err})", status="crashed")
+    try:
+        return judge(ex, cases, outcomes)
+    except Exception as err:  # a broken check module must not end the batch
+        return missing_result(ex, f"the grader could not judge this exercise ({type(err).__name__}: "
+                                  f"{err}); tell the course staff", status="error")
 
 
-def _append(path: Path, text: str) -> None:
-    with open(path, "a", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+def _advised(r: CheckResult, hints: str) -> str:
+    """The one-line message of a result (without its headline) with as much advice as ``hints``
+    allows."""
+    if r.passed:
+        return r.detail
+    if hints in ("mistake", "full") and r.mistake:
+        return f"{r.detail}. Likely mistake: {r.mistake}"
+    if hints == "full" and r.hint:
+        return f"{r.detail}. Hint: {r.hint}"
+    return r.detail
 
 
-def _csv_text(rows: Iterable[dict], header: bool = True, fields: Sequence[str] = FIELDS) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    if header:
-        writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue()
+def _run_notes(cells: list[dict], run: RunResult, reader: _RunReader, limits: Limits) -> list[str]:
+    """What the feedback says about running the notebook: cells that raised, shell commands not
+    run, output cut short."""
+    notes = []
+    for index in sorted(reader.cell_errors)[:10]:
+        label, err = cells[index]["label"], reader.cell_errors[index]
+        if err.type == "NotImplementedError":
+            notes.append(f"{label} raised NotImplementedError (an exercise left as a stub?)")
+        elif err.type == "CellTimeBudget":
+            notes.append(f"{label} was stopped: {err.message}")
+        else:
+            notes.append(f"{label} raised {err.describe()}")
+    for index, command in reader.refused:
+        notes.append(f"{cells[index]['label']}: `{command}` was not run (the grader runs no "
+                     f"shell commands: `!cmd`, `%pip`, `%%bash` and the like)")
+    if len(reader.cell_errors) > 10:
+        notes.append(f"... and {len(reader.cell_errors) - 10} more cells raised an exception")
+    if run.output_truncated:
+        notes.append(f"the notebook printed more than {limits.output_bytes // 2**20} MB; the rest of "
+                     f"its output was discarded (output truncated; the score is not affected)")
+    return notes
 
 
-def _load_ledger(path: Path) -> dict[str, dict]:
-    ledger: dict[str, dict] = {}
-    if not path.exists():
-        return ledger
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by an interruption
-            if isinstance(rec, dict) and isinstance(rec.get("key"), str) and isinstance(rec.get("rows"), list):
-                ledger[rec["key"]] = rec
-    return ledger
-
-
-def _sorted_rows(ledger: dict[str, dict]) -> list[dict]:
-    rows = []
-    for key in sorted(ledger):
-        rows.extend(sorted(ledger[key]["rows"], key=lambda r: r.get("exercise", "")))
-    return [{k: str(r.get(k, "")) for k in FIELDS} for r in rows]
-
-
-def _feedback_path(out: Path, sub: Submission) -> Path:
-    stem = sub.notebook[:-len(".ipynb")] if sub.notebook.endswith(".ipynb") else sub.notebook
-    return out / "feedback" / sub.student / f"{stem}.md"
-
-
-# ----------------------------------------------------------------------------- summary
-
-def _summary_text(rows: list[dict], exs: Sequence[Exercise], graded: int, skipped: int, seconds: float,
-                  mode: str) -> str:
-    lines = [f"Graded {graded} submission{'s' * (graded != 1)} in {seconds:.1f} s "
-             f"({skipped} unchanged, skipped) [isolation: {mode}]; {len(rows)} rows in the gradebook."]
-    by_ex: dict[str, list[dict]] = {}
-    for r in rows:
-        if r["exercise"]:
-            by_ex.setdefault(r["exercise"], []).append(r)
-    if by_ex:
-        width = max(len("exercise"), *(len(k) for k in by_ex))
-        lines.append(f"{'exercise':<{width}}  points  mean   n  scores (score: count)")
-        points = {e.id: e.points for e in exs}
-        for key in sorted(by_ex):
-            scores = [float(r["score"]) for r in by_ex[key]]
-            dist = Counter(scores)
-            pts = points.get(key, float(by_ex[key][0]["max_score"] or 0))
-            dist_text = ", ".join(f"{format_points(s)}: {dist[s]}" for s in sorted(dist))
-            lines.append(f"{key:<{width}}  {format_points(pts):>6}  {np.mean(scores):4.2f}  "
-                         f"{len(scores):2d}  {dist_text}")
-    counts = Counter(r["status"] for r in rows)
-    order = [s for s in STATUSES if s in counts] + sorted(s for s in counts if s not in STATUSES)
-    lines.append("statuses: " + (", ".join(f"{s} {counts[s]}" for s in order) or "none"))
-    return "\n".join(lines)
+def _finish(sub: Submission, sha: str, fingerprint: str, results: list, hints: str,
+            notes: Sequence[str] = (), written: Sequence[dict] = ()) -> _Graded:
+    rows = [gradebook.row(sub.student, sub.notebook, ex.id, r.score, r.max_score, r.status,
+                          _advised(r, hints)) for ex, r in results]
+    feedback = gradebook.feedback_text(sub.student, sub.notebook, results, list(notes), hints,
+                                       list(written))
+    return _Graded(sub, sha, fingerprint, rows, feedback, list(written))
 
 
 # ----------------------------------------------------------------------------- the batch
-
-def _read_roster(path: str | Path) -> list[str]:
-    """Student names from a roster: one per line, or a CSV whose column ``student`` (else its first
-    column) holds them; blank lines and lines starting with ``#`` are skipped."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        return []
-    rows = list(csv.reader(lines))
-    header = [h.strip().lower() for h in rows[0]]
-    column = header.index("student") if "student" in header else None
-    if column is not None:
-        rows = rows[1:]
-    names = []
-    for row in rows:
-        if row:
-            name = row[column or 0].strip()
-            if name and name not in names:
-                names.append(name)
-    return names
-
-
-MANUAL_NAME = "manual.csv"
-WRITTEN_NAME = "written.csv"
-TOTALS_NAME = "students.csv"
-LMS_NAME = "lms.csv"
-MANUAL_FIELDS = ("student", "notebook", "item", "score", "max_score", "comment")
-
-
-def _read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
-    """Rows of ``manual.csv`` (student, notebook, item, score, max_score[, comment]): scores the
-    instructor gave by hand (written answers). A malformed line is reported and skipped."""
-    if not path.exists():
-        return []
-    out = []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = [k for k in MANUAL_FIELDS[:5] if k not in (reader.fieldnames or [])]
-        if missing:
-            say(f"warning: {path.name} lacks the columns {', '.join(missing)}; it was not merged")
-            return []
-        for n, rec in enumerate(reader, start=2):
-            try:
-                score, most = float(rec["score"]), float(rec["max_score"])
-            except (TypeError, ValueError):
-                if (rec.get("score") or "").strip() == "":
-                    continue  # a line of written.csv copied without a score yet
-                say(f"warning: {path.name} line {n}: score and max_score must be numbers; skipped")
-                continue
-            if not (rec["student"] and rec["notebook"] and rec["item"]) or not 0 <= score <= most:
-                say(f"warning: {path.name} line {n}: needs student, notebook, item and "
-                    f"0 <= score <= max_score; skipped")
-                continue
-            out.append({"student": rec["student"].strip(), "notebook": rec["notebook"].strip(),
-                        "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
-                        "max_score": format_points(most), "status": "manual",
-                        "message": one_line(rec.get("comment") or "scored by hand", MAX_ROW_MESSAGE)})
-    return out
-
-
-def _totals(rows: list[dict], students: list[str], notebooks: list[str]) -> list[dict]:
-    """One dict per student: ``student``, per notebook ``<stem>`` and ``<stem> max``, ``total``,
-    ``max_total`` (absent work is in ``rows`` as 0 of its points)."""
-    out = []
-    for student in students:
-        rec = {"student": student}
-        total = most = 0.0
-        for nb in notebooks:
-            mine = [r for r in rows if r["student"] == student and r["notebook"] == nb]
-            s = sum(float(r["score"] or 0) for r in mine)
-            m = sum(float(r["max_score"] or 0) for r in mine)
-            stem = nb[:-len(".ipynb")]
-            rec[stem], rec[f"{stem} max"] = format_points(s), format_points(m)
-            total, most = total + s, most + m
-        rec["total"], rec["max_total"] = format_points(total), format_points(most)
-        out.append(rec)
-    return out
-
-
-def _lms_csv(totals: list[dict], notebooks: list[str]) -> str:
-    """The LMS export: ``student``, one column per assignment (= notebook, named by its stem), then
-    ``total``; the first data row, ``Points Possible``, holds each column's maximum."""
-    stems = [nb[:-len(".ipynb")] for nb in notebooks]
-    fields = ["student", *stems, "total"]
-    possible = {"student": "Points Possible"}
-    for stem in stems:
-        possible[stem] = max((t[f"{stem} max"] for t in totals), key=float, default="0")
-    possible["total"] = max((t["max_total"] for t in totals), key=float, default="0")
-    rows = [possible] + [{k: t[k] for k in fields} for t in totals]
-    return _csv_text(rows, fields=fields)
-
-
-def _absent_rows(student: str, nb: str, exs: list[Exercise], status: str, message: str) -> list[dict]:
-    sub = Submission(student, nb, Path(nb), nb)
-    return [_row(sub, ex.id, 0, ex.points, status, message) for ex in exs]
-
-
-def _absent_feedback(student: str, nb: str, exs: list[Exercise], message: str) -> str:
-    total = sum(ex.points for ex in exs)
-    return (f"# Feedback: {nb}\n\nStudent: {student}\n\n**Total: 0 / {format_points(total)} points.**"
-            f"\n\n**Not graded**: {message}\n")
-
 
 def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, memory_mb: int = 3072,
           jobs: int = 1, regrade: bool = False, seed: int | None = None, isolation: str = "bwrap",
@@ -875,22 +425,9 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     if sandbox is not None and isolation == "bwrap":
         isolation = "process" if sandbox == "process" else "bwrap"
     submissions, out = Path(submissions), Path(out)
-    if not submissions.is_dir():
-        raise FileNotFoundError(f"SUBMISSIONS must be a folder of <student>/<notebook>.ipynb, "
-                                f"got {str(submissions)!r}")
-    if timeout <= 0 or memory_mb < 64 or jobs < 1:
-        raise ValueError("timeout must be > 0, memory_mb >= 64 and jobs >= 1")
-    if hints not in HINT_LEVELS:
-        raise ValueError(f"hints must be one of {', '.join(HINT_LEVELS)}, got {hints!r}")
-    if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
-        raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
-                         "the gradebook)")
-    if solutions is not None:
-        solutions = Path(solutions)
-        if not solutions.is_dir():
-            raise FileNotFoundError(f"--solutions must be the course's folder of solution "
-                                    f"notebooks, got {str(solutions)!r}")
-    roster_names = _read_roster(roster) if roster is not None else None
+    solutions = None if solutions is None else Path(solutions)
+    _check_arguments(submissions, out, solutions, timeout, memory_mb, jobs, hints)
+    roster_names = read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
     exs = sorted(all_exercises() if exercises is None else exercises, key=lambda e: e.id)
     for ex in exs:  # a broken check module is the course's bug: stop before grading anyone
@@ -901,189 +438,206 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     known = sorted(by_nb)
     limits = limits or Limits(timeout=float(timeout), memory_mb=int(memory_mb))
     check_isolation(isolation)
-    mode = isolation
-    if mode == "process":
+    if isolation == "process":
         say("warning: --isolation process: submissions run as plain processes that can read your "
             "files (see the instructors' page)")
     hidden = [str(p.resolve()) for p in (submissions, out, solutions) if p is not None]
 
     out.mkdir(parents=True, exist_ok=True)
-    csv_path, ledger_path = out / CSV_NAME, out / LEDGER_NAME
-    ledger = _load_ledger(ledger_path)
+    csv_path, ledger_path = out / gradebook.CSV_NAME, out / gradebook.LEDGER_NAME
+    ledger = gradebook.load_ledger(ledger_path)
     found = discover(submissions, known)
-    subs = found.submissions
-    # the gradebook describes the folder as it is now: work that left it leaves the gradebook
-    present = {s.key for s in subs}
+    stale = _forget_stale(ledger, {s.key for s in found.submissions}, out, ledger_path)
+    gradebook.write_atomic(csv_path, gradebook.csv_text(gradebook.sorted_rows(ledger)))
+    students = list(found.students)
+    not_on_roster = []
+    if roster_names is not None:
+        not_on_roster = [s for s in students if s not in roster_names]
+        students = sorted(set(students) | set(roster_names))
+    for line in found.ignored:
+        say(f"ignored {line}")
+    todo = [sub for sub in found.submissions
+            if regrade or not _unchanged(sub, ledger.get(sub.key), by_nb, found.helpers, hints)]
+
+    start = time.monotonic()
+
+    def work(sub: Submission) -> _Graded:
+        try:
+            return _grade_one(sub, by_nb.get(sub.notebook), known, limits, isolation, seed, hidden,
+                              helpers=found.helpers.get(sub.key, {}), hints=hints,
+                              solutions=solutions)
+        except Exception as err:  # never a crash of the batch, never a silent missing row
+            sys.stderr.write(f"internal error while grading {sub.key}:\n"
+                             f"{traceback.format_exc(limit=5)}")
+            return _internal_error(sub, err, by_nb.get(sub.notebook) or [], hints)
+
+    def record(graded: _Graded) -> None:
+        sub = graded.sub
+        fb = gradebook.feedback_path(out, sub.student, sub.notebook)
+        gradebook.write_atomic(fb, graded.feedback)
+        rec = {"key": sub.key, "student": sub.student, "notebook": sub.notebook, "rel": sub.rel,
+               "sha256": graded.sha256, "fingerprint": graded.fingerprint, "rows": graded.rows,
+               "feedback": fb.relative_to(out).as_posix(), "hints": hints,
+               "helpers": helper_digest(found.helpers.get(sub.key, {})), "written": graded.written}
+        gradebook.append(ledger_path, json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+        ledger[sub.key] = rec
+        gradebook.append(csv_path, gradebook.csv_text(graded.rows, header=False))
+
+    graded_count = _run_batch(todo, work, record, jobs, progress)
+    gradebook.write_ledger(ledger_path, ledger)
+    absent, missing_count = _absent_work(out, students, by_nb, found)
+    for folder in sorted((out / "feedback").glob("*")):  # a student who left takes the feedback
+        if folder.is_dir() and not folder.is_symlink() and folder.name not in students:
+            shutil.rmtree(folder, ignore_errors=True)
+    manual = gradebook.read_manual(out / gradebook.MANUAL_NAME, say)
+    manual += gradebook.owed_manual_rows(manual, students)
+    rows = sorted(gradebook.sorted_rows(ledger) + [{k: str(r.get(k, "")) for k in FIELDS}
+                                                   for r in absent + manual],
+                  key=lambda r: (r["student"], r["notebook"], r["exercise"]))
+    notebooks = sorted(set(known) | {r["notebook"] for r in manual})
+    totals = gradebook.write_reports(out, rows, students, notebooks,
+                                     [w for rec in ledger.values() for w in rec.get("written", [])])
+    text = gradebook.summary_text(rows, exs, graded_count, len(found.submissions) - len(todo),
+                                  time.monotonic() - start, isolation)
+    text += _closing_text(stale, missing_count, found.conflicts, not_on_roster, found.ignored)
+    say(text)
+    return Summary(graded=graded_count, skipped=len(found.submissions) - len(todo), rows=rows,
+                   mode=isolation, text=text, ignored=list(found.ignored), stale=stale, totals=totals)
+
+
+def _check_arguments(submissions: Path, out: Path, solutions: Path | None, timeout: float,
+                     memory_mb: int, jobs: int, hints: str) -> None:
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"SUBMISSIONS must be a folder of <student>/<notebook>.ipynb, "
+                                f"got {str(submissions)!r}")
+    if timeout <= 0 or memory_mb < 64 or jobs < 1:
+        raise ValueError("timeout must be > 0, memory_mb >= 64 and jobs >= 1")
+    if hints not in HINT_LEVELS:
+        raise ValueError(f"hints must be one of {', '.join(HINT_LEVELS)}, got {hints!r}")
+    if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
+        raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
+                         "the gradebook)")
+    if solutions is not None and not solutions.is_dir():
+        raise FileNotFoundError(f"--solutions must be the course's folder of solution notebooks, "
+                                f"got {str(solutions)!r}")
+
+
+def _forget_stale(ledger: dict, present: set[str], out: Path, ledger_path: Path) -> list[str]:
+    """The gradebook describes the folder as it is now: work that left it leaves the ledger, with
+    its feedback file. Returns the keys removed."""
     stale = sorted(k for k in ledger if k not in present)
     for key in stale:
-        rec = ledger.pop(key)
-        fb = rec.get("feedback")
+        fb = ledger.pop(key).get("feedback")
         if isinstance(fb, str) and fb and ".." not in Path(fb).parts:
             try:
                 (out / fb).unlink()
             except OSError:
                 pass
     if stale:
-        _write_atomic(ledger_path, "".join(json.dumps(ledger[k], ensure_ascii=False, sort_keys=True)
-                                           + "\n" for k in sorted(ledger)))
-    _write_atomic(csv_path, _csv_text(_sorted_rows(ledger), header=True))
+        gradebook.write_ledger(ledger_path, ledger)
+    return stale
 
-    students = list(found.students)
-    not_on_roster = []
-    if roster_names is not None:
-        not_on_roster = [s for s in students if s not in roster_names]
-        students = sorted(set(students) | set(roster_names))
-    ignored = list(found.ignored)
-    for line in ignored:
-        say(f"ignored {line}")
-    todo = []
-    skipped = 0
-    for sub in subs:
-        exs_nb = by_nb.get(sub.notebook)
-        fingerprint = _fingerprint(exs_nb) if exs_nb else ""
-        rec = ledger.get(sub.key)
-        helpers = found.helpers.get(sub.key, {})
-        if not regrade and rec is not None and rec.get("fingerprint") == fingerprint \
-                and rec.get("rel", sub.rel) == sub.rel and rec.get("hints", "mistake") == hints \
-                and rec.get("helpers", {}) == _helper_digest(helpers):
-            try:
-                sha = _sha256(sub.path)
-            except OSError:
-                sha = None
-            if sha == rec.get("sha256"):
-                skipped += 1
-                continue
-        todo.append(sub)
 
-    start = time.monotonic()
-    bar = None
-    if progress:
-        bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr, leave=True)
+def _unchanged(sub: Submission, rec: dict | None, by_nb: dict, helpers: dict, hints: str) -> bool:
+    """Whether the ledger's record of ``sub`` still holds: same bytes, exercises, file name, hint
+    level and helper files."""
+    exs = by_nb.get(sub.notebook)
+    if rec is None or rec.get("fingerprint") != (_fingerprint(exs) if exs else "") \
+            or rec.get("rel", sub.rel) != sub.rel or rec.get("hints", "mistake") != hints \
+            or rec.get("helpers", {}) != helper_digest(helpers.get(sub.key, {})):
+        return False
+    try:
+        return file_sha256(sub.path) == rec.get("sha256")
+    except OSError:
+        return False
 
-    def work(sub: Submission) -> _Graded:
-        try:
-            return _grade_one(sub, by_nb.get(sub.notebook), known, limits, mode, seed, hidden,
-                              helpers=found.helpers.get(sub.key, {}), hints=hints,
-                              solutions=solutions)
-        except Exception as err:  # never a crash of the batch, never a silent missing row
-            trace = traceback.format_exc(limit=5)
-            sys.stderr.write(f"internal error while grading {sub.key}:\n{trace}")
-            exs_nb = by_nb.get(sub.notebook) or []
-            try:
-                sha = _sha256(sub.path)
-            except OSError:
-                sha = ""
-            message = f"the grader failed on this submission ({type(err).__name__}: {err})"
-            if isinstance(err, OSError):
-                message = f"the file could not be read ({err})"
-            results = [(ex, missing_result(ex, message, status="error")) for ex in exs_nb]
-            if not results:
-                row = _row(sub, "", 0, 0, "error", message)
-                return _Graded(sub, sha, "", [row], _feedback_unknown(sub, message))
-            return _finish(sub, sha, _fingerprint(exs_nb), results, [], None, limits, hints)
 
-    def record(graded: _Graded) -> None:
-        sub = graded.sub
-        fb = _feedback_path(out, sub)
-        _write_atomic(fb, graded.feedback)
-        rec = {"key": sub.key, "student": sub.student, "notebook": sub.notebook, "rel": sub.rel,
-               "sha256": graded.sha256, "fingerprint": graded.fingerprint, "rows": graded.rows,
-               "feedback": fb.relative_to(out).as_posix(), "hints": hints,
-               "helpers": _helper_digest(found.helpers.get(sub.key, {})),
-               "written": graded.written}
-        _append(ledger_path, json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
-        ledger[sub.key] = rec
-        _append(csv_path, _csv_text(graded.rows, header=False))
+def _internal_error(sub: Submission, err: Exception, exs: list[Exercise], hints: str) -> _Graded:
+    """The rows of a submission the grader itself failed on: status ``error``, the reason told."""
+    try:
+        sha = file_sha256(sub.path)
+    except OSError:
+        sha = ""
+    message = f"the grader failed on this submission ({type(err).__name__}: {err})"
+    if isinstance(err, OSError):
+        message = f"the file could not be read ({err})"
+    if not exs:
+        row = gradebook.row(sub.student, sub.notebook, "", 0, 0, "error", message)
+        return _Graded(sub, sha, "", [row], gradebook.not_graded_feedback(sub.student, sub.notebook,
+                                                                          message))
+    results = [(ex, missing_result(ex, message, status="error")) for ex in exs]
+    return _finish(sub, sha, _fingerprint(exs), results, hints)
 
-    graded_count = 0
+
+def _run_batch(todo: list[Submission], work: Callable, record: Callable, jobs: int,
+               progress: bool) -> int:
+    """Grade ``todo`` with ``jobs`` threads (each waits on its own child process); ``record`` runs
+    in this thread, so the gradebook's files are written by one writer."""
+    bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr, leave=True) \
+        if progress else None
+    count = 0
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending = set()
+            pending: set = set()
             queue = list(todo)
             while queue or pending:
                 while queue and len(pending) < jobs:
                     pending.add(pool.submit(work, queue.pop(0)))
-                if not pending:
-                    break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in sorted(done, key=lambda f: f.result().sub.key):
                     record(fut.result())
-                    graded_count += 1
+                    count += 1
                     if bar is not None:
                         bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    _write_atomic(ledger_path, "".join(json.dumps(ledger[k], ensure_ascii=False, sort_keys=True) + "\n"
-                                       for k in sorted(ledger)))
-    # every expected (student, notebook, exercise) has a row: absent and conflicting work included
-    extra: list[dict] = []
-    submitted = {(s.student, s.notebook) for s in subs}
-    missing_count = 0
+    return count
+
+
+def _absent_work(out: Path, students: list[str], by_nb: dict[str, list[Exercise]],
+                 found) -> tuple[list[dict], int]:
+    """Every expected (student, notebook, exercise) has a row: a notebook not submitted gets
+    ``missing`` rows, one with several candidate files ``error`` rows (each with its feedback
+    file). Returns the rows and how many notebooks were not submitted."""
+    submitted = {(s.student, s.notebook) for s in found.submissions}
+    rows: list[dict] = []
+    missing = 0
     for student in students:
-        for nb in known:
+        for nb, exs in sorted(by_nb.items()):
             if (student, nb) in submitted:
                 continue
             if (student, nb) in found.conflicts:
-                copies = found.conflicts[(student, nb)]
-                message = (f"several files could be `{nb}`: {', '.join(copies)}; keep exactly one "
-                           f"(named `{nb}`) in the student's folder")
-                extra += _absent_rows(student, nb, by_nb[nb], "error", message)
+                status, message = "error", (
+                    f"several files could be `{nb}`: {', '.join(found.conflicts[(student, nb)])}; "
+                    f"keep exactly one (named `{nb}`) in the student's folder")
             else:
-                missing_count += 1
+                missing += 1
                 where = "the student's folder" if student in found.students else \
                     "SUBMISSIONS (the student on the roster has no folder)"
-                message = f"no notebook `{nb}` in {where}"
-                extra += _absent_rows(student, nb, by_nb[nb], "missing", message)
-            stem = nb[:-len(".ipynb")]
-            _write_atomic(out / "feedback" / student / f"{stem}.md",
-                          _absent_feedback(student, nb, by_nb[nb], extra[-1]["message"]))
-    # a student who left the folder (and the roster) leaves the feedback too
-    for folder in sorted((out / "feedback").glob("*")):
-        if folder.is_dir() and not folder.is_symlink() and folder.name not in students:
-            shutil.rmtree(folder, ignore_errors=True)
-    manual = _read_manual(out / MANUAL_NAME, say)
-    # a manual item scored for some students is owed by all: the others get 0 of it, "not graded"
-    items = {}
-    for r in manual:
-        key = (r["notebook"], r["exercise"])
-        items[key] = max(float(r["max_score"]), items.get(key, 0.0))
-    have = {(r["student"], r["notebook"], r["exercise"]) for r in manual}
-    for student in students:
-        for (nb, item), most in sorted(items.items()):
-            if (student, nb, item) not in have:
-                manual.append({"student": student, "notebook": nb, "exercise": item, "score": "0",
-                               "max_score": format_points(most), "status": "not graded",
-                               "message": f"no score for this item in {MANUAL_NAME} yet"})
-    rows = sorted(_sorted_rows(ledger) + [{k: str(r.get(k, "")) for k in FIELDS}
-                                          for r in extra + manual],
-                  key=lambda r: (r["student"], r["notebook"], r["exercise"]))
-    _write_atomic(csv_path, _csv_text(rows, header=True))
-    notebooks = sorted(set(known) | {r["notebook"] for r in manual})
-    totals = _totals(rows, students, notebooks)
-    total_fields = ["student"] + [f for nb in notebooks for f in (nb[:-6], f"{nb[:-6]} max")] + [
-        "total", "max_total"]
-    _write_atomic(out / TOTALS_NAME, _csv_text(totals, fields=total_fields))
-    _write_atomic(out / LMS_NAME, _lms_csv(totals, notebooks))
-    written = sorted((w for rec in ledger.values() for w in rec.get("written", [])),
-                     key=lambda w: (w["student"], w["notebook"], w["item"]))
-    _write_atomic(out / WRITTEN_NAME, _csv_text(written, fields=("student", "notebook", "item", "answered",
-                                                          "score", "max_score", "comment")))
-    text = _summary_text(rows, exs, graded_count, skipped, time.monotonic() - start, mode)
+                status, message = "missing", f"no notebook `{nb}` in {where}"
+            rows += [gradebook.row(student, nb, ex.id, 0, ex.points, status, message) for ex in exs]
+            feedback = gradebook.not_graded_feedback(student, nb, rows[-1]["message"],
+                                                     sum(ex.points for ex in exs))
+            gradebook.write_atomic(gradebook.feedback_path(out, student, nb), feedback)
+    return rows, missing
+
+
+def _closing_text(stale: list[str], missing: int, conflicts: dict, not_on_roster: list[str],
+                  ignored: list[str]) -> str:
+    text = ""
     if stale:
         text += (f"\nremoved {len(stale)} submission(s) no longer in the folder from the gradebook "
                  f"(and their feedback): {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}")
-    if missing_count:
-        text += f"\n{missing_count} notebook(s) not submitted: their exercises have status `missing`"
-    if found.conflicts:
-        text += (f"\n{len(found.conflicts)} notebook(s) with several candidate files (status "
-                 f"`error`): " + ", ".join(f"{s}/{nb}" for s, nb in sorted(found.conflicts)))
+    if missing:
+        text += f"\n{missing} notebook(s) not submitted: their exercises have status `missing`"
+    if conflicts:
+        text += (f"\n{len(conflicts)} notebook(s) with several candidate files (status `error`): "
+                 + ", ".join(f"{s}/{nb}" for s, nb in sorted(conflicts)))
     if not_on_roster:
         text += f"\nnot on the roster (graded anyway): {', '.join(not_on_roster)}"
     if ignored:
         text += f"\nignored {len(ignored)} path(s):\n" + "\n".join(f"  {line}" for line in ignored)
-    text += (f"\nwrote {CSV_NAME}, {TOTALS_NAME} (totals per student), {LMS_NAME} (LMS import), "
-             f"{WRITTEN_NAME} (written answers to score by hand into {MANUAL_NAME})")
-    say(text)
-    return Summary(graded=graded_count, skipped=skipped, rows=rows, mode=mode, text=text,
-                   ignored=ignored, stale=stale, totals=totals)
+    return text + (f"\nwrote {gradebook.CSV_NAME}, {gradebook.TOTALS_NAME} (totals per student), "
+                   f"{gradebook.LMS_NAME} (LMS import), {gradebook.WRITTEN_NAME} (written answers to "
+                   f"score by hand into {gradebook.MANUAL_NAME})")
