@@ -1,4 +1,4 @@
-"""One call that every notebook makes first: seeds, thread count, device, figure style."""
+"""One call that every notebook makes first: seeds, thread count, device."""
 from __future__ import annotations
 
 import os

@@ -24,11 +24,12 @@ commands:
       list the graded exercises (id, notebook, points, title)
   rnnlab grade SUBMISSIONS --out DIR [--solutions DIR] [--timeout S] [--memory MB]
                [--jobs N] [--regrade] [--roster FILE] [--hints none|mistake|full]
-               [--isolation bwrap|process] [--allow-ignored]
+               [--isolation bwrap|process] [--seed N] [--allow-ignored] [--no-progress]
       grade SUBMISSIONS/<student>/<notebook>.ipynb into DIR/grades.csv (one row per
       student, notebook and exercise), DIR/students.csv (totals), DIR/lms.csv (LMS
-      import) and DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged
-      submissions; exit status 1 if anything in SUBMISSIONS was ignored
+      import), DIR/written.csv (written answers) and
+      DIR/feedback/<student>/<notebook>.md; a rerun skips unchanged submissions;
+      exit status 1 if anything in SUBMISSIONS was ignored
 
 Run `rnnlab COMMAND --help` for a command's options.
 """
@@ -63,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         "grade", help="grade a folder of student notebooks",
         description="Grade SUBMISSIONS/<student>/<notebook>.ipynb. Each submission runs in its own "
                     "isolated process (bwrap) with limits; its functions are scored in the grader "
-                    "on fresh random inputs. Writes DIR/grades.csv and DIR/feedback/<student>/<notebook>.md; "
-                    "a rerun skips unchanged submissions.")
+                    "on fresh random inputs. Writes DIR/grades.csv, DIR/students.csv (totals), "
+                    "DIR/lms.csv (LMS import), DIR/written.csv (written answers to score by hand "
+                    "into DIR/manual.csv) and DIR/feedback/<student>/<notebook>.md; a rerun skips "
+                    "unchanged submissions.")
     grade.add_argument("submissions", metavar="SUBMISSIONS",
                        help="folder holding <student>/<notebook>.ipynb")
     grade.add_argument("--out", required=True, metavar="DIR", help="output folder for the gradebook")
