@@ -200,7 +200,7 @@ def clipping_figure(plain, clipped, clip: float):
     ax_n.set_ylabel("global gradient norm (before clipping)")
     ax_l.legend(fontsize=8)
     ax_l.set_title("Clipping keeps training on track")
-    ax_n.set_title("Unclipped, the gradient norm grows 100-fold and spikes")
+    ax_n.set_title("Unclipped, the gradient norm passes 100 and spikes")
     return fig
 
 
