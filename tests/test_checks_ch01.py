@@ -262,6 +262,22 @@ def test_carry_bit_weak_latch_rejected():
     assert_rejected("01.carry_bit_weights", weak, "does not hold")
 
 
+def test_carry_bit_flipped_readout_told_apart_from_a_state_that_does_not_hold():
+    flipped = lambda steps: {"weight_ih": np.array([[2.0]]), "weight_hh": np.array([[5.0]]),
+                             "bias": np.zeros(1), "weight_out": np.array([[-1.0]])}
+    result = assert_rejected("01.carry_bit_weights", flipped, "0/256", "read-out", "flips it")
+    assert "does not hold" not in result.message
+
+
+def test_carry_bit_weak_latch_advice_does_not_ask_for_a_larger_input_weight():
+    # w = 2 holds the bit with u = 2 but not with u = 4: the noise enters through weight_ih too
+    strong_input = lambda steps: {"weight_ih": np.array([[4.0]]), "weight_hh": np.array([[2.0]]),
+                                  "bias": np.zeros(1), "weight_out": np.array([[1.0]])}
+    result = assert_rejected("01.carry_bit_weights", strong_input, "does not hold",
+                             "noise enters through weight_ih")
+    assert "large enough that the first input" not in result.message
+
+
 def test_carry_bit_biased_latch_rejected():
     biased = lambda steps: {"weight_ih": np.array([[1.0]]), "weight_hh": np.array([[2.0]]),
                             "bias": np.array([1.5]), "weight_out": np.array([[1.0]])}
@@ -289,6 +305,11 @@ def count_grows_with_length(input_size, hidden_size, output_size, seq_len):
     return per_step * seq_len
 
 
+def count_rnn_per_step(input_size, hidden_size, output_size, seq_len):
+    rnn = hidden_size * (input_size + hidden_size + 2)
+    return rnn * seq_len + output_size * (hidden_size + 1)
+
+
 def count_single_bias(input_size, hidden_size, output_size, seq_len):
     return hidden_size * (input_size + hidden_size + 1) + output_size * (hidden_size + 1)
 
@@ -303,6 +324,7 @@ def count_no_output_bias(input_size, hidden_size, output_size, seq_len):
 
 @pytest.mark.parametrize("mutant, mistake", [
     (count_grows_with_length, "grows with seq_len"),
+    (count_rnn_per_step, "recurrent layer counted once per step"),
     (count_single_bias, "one hidden bias"),
     (count_rnn_only, "output layer"),
     (count_no_output_bias, "output layer's bias"),

@@ -59,6 +59,10 @@ def out_batch_mean(h, V, c, y):
     return loss / n, dV / n, dc / n, dh / n
 
 
+def out_mean_all(h, V, c, y):  # divided by T * N
+    return tuple(v / y.size for v in output_grads(h, V, c, y))
+
+
 def out_dc_mean(h, V, c, y):
     loss, dV, dc, dh = output_grads(h, V, c, y)
     return loss, dV, dc / h.shape[1], dh
@@ -99,6 +103,7 @@ def test_output_grads_solution_passes(seed):
     (out_last_step, "last step only"),
     (out_without_target, "without subtracting"),
     (out_batch_mean, "averaged over the batch: this exercise sums"),
+    (out_mean_all, "averaged over steps and batch"),
     (out_dc_mean, "bias gradient db_y averaged"),
     (out_dV_transposed, "dV transposed"),
 ])
@@ -208,6 +213,28 @@ def bw_h_t_for_h_prev(*args):  # delta_t^T h_t in dW_hh
     return _bptt(*args, dtanh=right_dtanh, back=right_back, h_in=lambda h, t: h[t + 1])
 
 
+def bw_carry_not_added(x, h0, Wi, Wh, b, dh):
+    """The carried gradient is computed but never added to dh[t]; dh0 is still delta_0 @ W_hh."""
+    a, h = [], [h0]
+    for t in range(len(x)):
+        a.append(x[t] @ Wi.T + h[-1] @ Wh.T + b)
+        h.append(np.tanh(a[-1]))
+    dx, dWi, dWh, db = np.zeros_like(x), np.zeros_like(Wi), np.zeros_like(Wh), np.zeros_like(b)
+    carry = np.zeros_like(h0)
+    for t in reversed(range(len(x))):
+        delta = dh[t] * (1 - h[t + 1] ** 2)
+        dx[t] = delta @ Wi
+        dWi += delta.T @ x[t]
+        dWh += delta.T @ h[t]
+        db += delta.sum(0)
+        carry = delta @ Wh
+    return dx, carry, dWi, dWh, db
+
+
+def bw_back_transposed(*args):  # the maths' W_hh^T delta written as delta @ W_hh.T
+    return _bptt(*args, dtanh=right_dtanh, back=lambda delta, Wh: delta @ Wh.T)
+
+
 def bw_batch_mean(*args):
     return _bptt(*args, dtanh=right_dtanh, back=right_back, per_batch=len(args[1]))
 
@@ -248,6 +275,8 @@ def test_rnn_backward_solution_passes(seed):
     (bw_no_tanh_prime, "tanh' forgotten"),
     (bw_h_t_for_h_prev, "h_t used where h_{t-1} belongs"),
     (bw_batch_mean, "weight gradients averaged over the batch"),
+    (bw_carry_not_added, "carried gradient never added"),
+    (bw_back_transposed, "multiplied by weight_hh.T"),
 ])
 def test_rnn_backward_mutants(mutant, mistake, seed):
     assert_rejected("02.rnn_backward", mutant, "Likely mistake", mistake=mistake, seed=seed)
@@ -299,7 +328,7 @@ def _chunked(x, h0, Wi, Wh, b, dh, k, *, starts, reset=False, dtanh=right_dtanh,
     a, hs, prev = [], [], []
     h = h0
     for t in range(T):
-        if reset and t in starts and t > 0:
+        if reset and t in starts and (t > 0 or reset == "all"):
             h = np.zeros_like(h)
         prev.append(h)
         a.append(x[t] @ Wi.T + h @ Wh.T + b)
@@ -323,6 +352,10 @@ def tr_full(x, h0, Wi, Wh, b, dh, k):
 
 def tr_reset(x, h0, Wi, Wh, b, dh, k):
     return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)), reset=True)
+
+
+def tr_reset_all(x, h0, Wi, Wh, b, dh, k):  # `if t % k == 0: h = zeros` wipes h0 too
+    return _chunked(x, h0, Wi, Wh, b, dh, k, starts=set(range(0, len(x), k)), reset="all")
 
 
 def tr_from_end(x, h0, Wi, Wh, b, dh, k):
@@ -403,6 +436,7 @@ def test_truncated_solution_passes(seed):
 @pytest.mark.parametrize("mutant, mistake", [
     (tr_full, "not truncated"),
     (tr_reset, "reset to zero"),
+    (tr_reset_all, "reset to zero at each chunk, h0 included"),
     (tr_from_end, "counted from the end"),
     (tr_last_chunk, "only the last chunk"),
     (tr_k_plus_one, "off by one"),
@@ -481,6 +515,11 @@ def clip_report_after(grads, max_norm):
     return clipped, float(np.sqrt(sum((g ** 2).sum() for g in clipped.values())))
 
 
+def clip_no_eps(grads, max_norm):
+    total = float(np.sqrt(sum((g ** 2).sum() for g in grads.values())))
+    return {k: g * min(1.0, max_norm / total) for k, g in grads.items()}, total
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_clip_solution_passes(seed):
     assert check("02.clip_by_global_norm", clip_by_global_norm, seed=seed).passed
@@ -499,9 +538,13 @@ def test_clip_solution_passes(seed):
     (clip_always, "always rescaled"),
     (clip_sum_norms, "sum of the tensors' norms"),
     (clip_report_after, "norm after clipping"),
+    (clip_no_eps, "leaves out the + 1e-6"),
 ])
 def test_clip_mutants(mutant, mistake, seed):
-    assert_rejected("02.clip_by_global_norm", mutant, "Likely mistake", mistake=mistake, seed=seed)
+    result = assert_rejected("02.clip_by_global_norm", mutant, "Likely mistake", mistake=mistake,
+                             seed=seed)
+    # a recognised mistake is the explanation: no advice about float32 beside it
+    assert "float32" not in result.message, result.message
 
 
 def test_clip_in_place_shape_and_dtype():

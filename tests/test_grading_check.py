@@ -76,7 +76,7 @@ def test_named_outputs_and_a_mistake_in_the_second_output():
     (lambda a, b: (a + b).ravel(), "has shape"),
     (lambda a, b: (a + b).tolist(), "is a list"),
     (lambda a, b: (a + b, a), "is a tuple of 2 values"),
-    (lambda a, b: None, "is a None"),
+    (lambda a, b: None, "is None; expected a numpy array"),
 ])
 def test_wrong_type_shape_and_dtype_are_rejected_with_a_reason(mutant, expected):
     r = check("99.add_arrays", mutant, seed=4)

@@ -79,6 +79,13 @@ def describe(value: Any) -> str:
     return _typename(value)
 
 
+def _a(phrase: str) -> str:
+    """``phrase`` with its indefinite article: "an int", "a numpy array ...", "None"."""
+    if phrase == "None":
+        return phrase
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
+
+
 def describe_short(value: Any) -> str:
     """A short phrase for a case argument: ``'array (3, 4)'``, ``'float 0.5'``, ``'list of 3'``."""
     if isinstance(value, np.ndarray):
@@ -237,18 +244,20 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
     if isinstance(got, Unsupported) and not isinstance(exp, Unsupported):
         tip = ""
         if got.type_name.startswith("torch."):
-            tip = " (compute with numpy, or convert with .detach().numpy())"
-        return f"{label} is a {got.type_name}; expected a {describe(exp)}{tip}"
+            tip = (" (compute with numpy, or convert with .detach().numpy())"
+                   if isinstance(exp, (np.ndarray, tuple, list, dict)) else
+                   " (compute with numpy, or convert it with .item())")
+        return f"{label} is {_a(got.type_name)}; expected {_a(describe(exp))}{tip}"
     if isinstance(exp, np.ndarray):
         if exp.ndim == 0 and (_is_real(got) or isinstance(got, (np.generic, complex))):
             got = np.asarray(got)
         if not isinstance(got, np.ndarray):
             tip = " (build it with np.array or np.stack)" if isinstance(got, (list, tuple)) else ""
-            return f"{label} is a {describe(got)}; expected a {describe(exp)}{tip}"
+            return f"{label} is {_a(describe(got))}; expected {_a(describe(exp))}{tip}"
         return _compare_array(got, exp, label, atol, rtol, strict)
     if isinstance(exp, (tuple, list)):
         if not isinstance(got, (tuple, list)):
-            return f"{label} is a {describe(got)}; expected a {describe(exp)}"
+            return f"{label} is {_a(describe(got))}; expected {_a(describe(exp))}"
         if len(got) != len(exp):
             return f"{label} has {len(got)} values; expected {len(exp)}"
         for i, (g, e) in enumerate(zip(got, exp)):
@@ -258,7 +267,7 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         return None
     if isinstance(exp, dict):
         if not isinstance(got, dict):
-            return f"{label} is a {describe(got)}; expected a dict"
+            return f"{label} is {_a(describe(got))}; expected a dict"
         missing = [k for k in exp if k not in got]
         extra = [k for k in got if k not in exp]
         if missing or extra:
@@ -274,22 +283,22 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
                 return msg
         return None
     if exp is None:
-        return None if got is None else f"{label} is a {describe(got)}; expected None"
+        return None if got is None else f"{label} is {_a(describe(got))}; expected None"
     if isinstance(exp, (bool, np.bool_)):
         if not isinstance(got, (bool, np.bool_)):
-            return f"{label} is a {describe(got)}; expected a bool"
+            return f"{label} is {_a(describe(got))}; expected a bool"
         return None if bool(got) == bool(exp) else f"{label} is {bool(got)}; expected {bool(exp)}"
     if isinstance(exp, (int, np.integer)):
         if isinstance(got, np.ndarray) and got.ndim == 0 and got.dtype.kind in "iu":
             got = got[()]
         if not isinstance(got, (int, np.integer)) or isinstance(got, (bool, np.bool_)):
-            return f"{label} is a {describe(got)}; expected an int"
+            return f"{label} is {_a(describe(got))}; expected an int"
         return None if int(got) == int(exp) else f"{label} is {int(got)}; expected {int(exp)}"
     if isinstance(exp, (float, np.floating)):
         if isinstance(got, np.ndarray) and got.ndim == 0:
             got = got[()]
         if not _is_real(got):
-            return f"{label} is a {describe(got)}; expected a float"
+            return f"{label} is {_a(describe(got))}; expected a float"
         exp_dtype = np.asarray(exp).dtype
         if isinstance(got, np.floating) and got.dtype.itemsize < exp_dtype.itemsize:
             return f"{label} has dtype {got.dtype}; expected {exp_dtype}: keep the computation in {exp_dtype}"
@@ -307,13 +316,13 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         return msg
     if isinstance(exp, (complex, np.complexfloating)):
         if not isinstance(got, (numbers.Number, np.number)) or isinstance(got, bool):
-            return f"{label} is a {describe(got)}; expected a complex number"
+            return f"{label} is {_a(describe(got))}; expected a complex number"
         g, e = complex(got), complex(exp)
         return None if abs(g - e) <= atol + rtol * abs(e) else \
             f"{label} differs from the reference: got {_fmt(g)}, expected {_fmt(e)}"
     if isinstance(exp, str):
         if not isinstance(got, str):
-            return f"{label} is a {describe(got)}; expected a str"
+            return f"{label} is {_a(describe(got))}; expected a str"
         return None if got == exp else f"{label} is {got[:80]!r}; expected {exp[:80]!r}"
     return None if same(got, exp) else f"{label} is {describe(got)}; expected {describe(exp)}"
 

@@ -224,16 +224,20 @@ def _judge_carry(case, got, expected):
     late = np.abs(states[-1]).max()
     msg = (f"after {steps} steps the sign of weight_out @ h is right in only "
            f"{right.sum()}/{bits.size} trials.")
-    if radius <= 1.0:
+    if not right.any():
+        msg += (" Every sign is the opposite of the bit: the state may hold it, but the read-out"
+                " (weight_out, or the sign of weight_ih) flips it.")
+    elif radius <= 1.0:
         msg += (f" The spectral radius of weight_hh is {radius:.2f} <= 1, so the state contracts"
                 f" (|h_{steps}| <= {late:.2g}) and the noise drowns the bit: use a self-weight"
                 " well above 1 so that h settles near +1 or -1.")
     elif np.abs(got["bias"]).max() > 0:
         msg += " A non-zero bias pushes both bits towards the same side; try bias = 0."
     else:
-        msg += (" The state does not hold: make the self-weight large enough that a noise input"
-                f" of size {NOISE} cannot push h across 0, and weight_ih large enough that the"
-                " first input sets the sign.")
+        msg += (" The state does not hold. The noise enters through weight_ih too: at every step"
+                f" it pushes h by up to |weight_ih| * {NOISE}, so the self-weight times the state"
+                " it settles at must clearly exceed that push (a larger weight_ih makes the"
+                " push larger as well).")
     return False, msg
 
 
@@ -263,6 +267,10 @@ def count_parameters(input_size, hidden_size, output_size, seq_len):
 
 def _count_times_len(D, H, K, T):
     return count_parameters(D, H, K, T) * T
+
+
+def _count_rnn_times_len(D, H, K, T):
+    return (H * D + H * H + 2 * H) * T + K * H + K
 
 
 def _count_one_bias(D, H, K, T):
@@ -296,6 +304,8 @@ COUNT_PARAMETERS = Exercise(
     mistakes={
         "the count grows with seq_len: the steps share one set of weights, nothing is copied":
             _count_times_len,
+        "the recurrent layer counted once per step: the steps share one set of weights, nothing "
+        "is copied": _count_rnn_times_len,
         "one hidden bias counted: torch's RNN has two, bias_ih_l0 and bias_hh_l0": _count_one_bias,
         "the output layer (a separate nn.Linear, V and its bias) is missing": _count_no_output,
         "the output layer's bias is missing": _count_no_output_bias,

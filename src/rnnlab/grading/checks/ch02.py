@@ -64,6 +64,12 @@ def _out_mean_over_batch(h, V, b_y, y):
     return loss / N, dV / N, db_y / N, dh / N
 
 
+def _out_mean_over_all(h, V, b_y, y):
+    n = y.size
+    loss, dV, db_y, dh = output_grads(h, V, b_y, y)
+    return loss / n, dV / n, db_y / n, dh / n
+
+
 def _out_dc_mean_over_batch(h, V, b_y, y):
     loss, dV, db_y, dh = output_grads(h, V, b_y, y)
     return loss, dV, db_y / h.shape[1], dh
@@ -113,6 +119,8 @@ OUTPUT_GRADS = Exercise(
         "dL/ds_t = y_hat_t without subtracting the one-hot target y_t": _out_no_minus_y,
         "loss and gradients averaged over the batch: this exercise sums over steps and batch":
             _out_mean_over_batch,
+        "loss and gradients averaged over steps and batch (divided by T * N): this exercise sums "
+        "over both": _out_mean_over_all,
         "bias gradient db_y averaged over the batch instead of summed": _out_dc_mean_over_batch,
         "softmax computed as exp(s) / sum(exp(s)) without subtracting the row maximum first: "
         "exp overflows for large scores (the last case adds 1000 to every score)":
@@ -141,7 +149,7 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias):
 
 def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, recur_w=True,
               tied="sum", dW_hh_T=False, db_mean=False, chunk=None, reset=False, align="start",
-              last_chunk_only=False, dW_hh_h_t=False, batch_mean=False):
+              last_chunk_only=False, dW_hh_h_t=False, batch_mean=False, recur_T=False):
     """One BPTT routine with switches: the reference (defaults) and every likely mistake.
 
     ``chunk``: truncation length k (None: full BPTT).  The hidden state runs on across chunk
@@ -150,7 +158,9 @@ def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, r
     the start; the mistakes: ``align="end"`` counts them from the end, ``"late"`` zeroes the
     carried gradient one step late (chunks start at 1, k+1, 2k+1, ...: the test ``t % k == 0``
     placed before step t's delta instead of after it), ``"early"`` one step early (chunks start
-    at k-1, 2k-1, ...: the test ``(t + 1) % k == 0``).
+    at k-1, 2k-1, ...: the test ``(t + 1) % k == 0``); ``reset="all"`` zeroes ``h0`` too.
+    ``recur_T``: the carried gradient multiplied by ``weight_hh.T`` (the maths' W^T delta copied
+    into row layout).
     """
     T, N, _ = x.shape
     if chunk is not None and reset:
@@ -158,15 +168,15 @@ def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, r
         hs, As = [], []
         h = h0
         for t in range(T):
-            if t in starts and t > 0:
+            if t in starts and (t > 0 or reset == "all"):
                 h = np.zeros_like(h)
             a = x[t] @ weight_ih.T + h @ weight_hh.T + bias
             h = np.tanh(a)
             As.append(a)
             hs.append(h)
         h, A = np.stack(hs), np.stack(As)
-        prev = [h0 if t == 0 else (np.zeros_like(h0) if t in starts else h[t - 1])
-                for t in range(T)]
+        prev = [h0 if t == 0 and reset != "all" else
+                (np.zeros_like(h0) if t in starts else h[t - 1]) for t in range(T)]
     else:
         h, A = rnn_forward(x, h0, weight_ih, weight_hh, bias)
         prev = [h0] + [h[t - 1] for t in range(1, T)]
@@ -203,7 +213,7 @@ def _backward(x, h0, weight_ih, weight_hh, bias, dh, *, deriv="h", recur=True, r
             h_in = h[t] if dW_hh_h_t else prev[t]
             dW_hh += (h_in.T @ delta) if dW_hh_T else (delta.T @ h_in)
             db += delta.mean(axis=0) if db_mean else delta.sum(axis=0)
-        carry = delta @ weight_hh if recur_w else delta
+        carry = (delta @ (weight_hh.T if recur_T else weight_hh)) if recur_w else delta
         if not recur or t in cut:
             carry = np.zeros_like(carry)  # the state before step t is detached
     dh0 = carry
@@ -230,6 +240,13 @@ def _bw(**switches):
     return wrong
 
 
+def _bw_carry_not_added(x, h0, weight_ih, weight_hh, bias, dh):
+    """dL/dh_t taken as dh[t] alone, while dh0 is still computed from step 0's delta."""
+    dx, _, dW_ih, dW_hh, db = _backward(x, h0, weight_ih, weight_hh, bias, dh, recur=False)
+    h, _ = rnn_forward(x, h0, weight_ih, weight_hh, bias)
+    return dx, (dh[0] * (1.0 - h[0] ** 2)) @ weight_hh, dW_ih, dW_hh, db
+
+
 def _rnn_cases(rng):
     cases = []
     for _ in range(4):
@@ -249,6 +266,10 @@ RNN_BACKWARD_MISTAKES = {
     "not delta_t": _bw(recur_w=False),
     "no gradient through time: dL/dh_t also has the term delta_{t+1} @ W_hh from step t+1":
         _bw(recur=False),
+    "the carried gradient never added: dL/dh_t = dh[t] + delta_{t+1} @ W_hh, the second term "
+    "from step t+1": _bw_carry_not_added,
+    "carried gradient multiplied by weight_hh.T: in row layout, W_hh^T delta_{t+1} is "
+    "delta_{t+1} @ weight_hh": _bw(recur_T=True),
     "gradient of a tied weight not summed over time (only the last step kept): W_ih, W_hh and b "
     "are used at every step, sum their gradients over t": _bw(tied="last"),
     "gradient of a tied weight overwritten at every step (`=` instead of `+=`), so only step 0's "
@@ -339,6 +360,8 @@ TRUNCATED_BPTT_GRADS = Exercise(
             _tr_full,
         "the hidden state reset to zero at each chunk: detaching keeps the state's value and "
         "cuts only the gradient": _tr(reset=True),
+        "the hidden state reset to zero at each chunk, h0 included: detaching keeps the state's "
+        "value and cuts only the gradient": _tr(reset="all"),
         "chunks counted from the end of the sequence: cut before steps k, 2k, ... from the start":
             _tr(align="end"),
         "only the last chunk's gradient kept: the weights are tied, sum the gradients of every "
@@ -393,7 +416,13 @@ def _clip_by_value(grads, max_norm):
 
 def _clip_always(grads, max_norm):
     total = clip_by_global_norm(grads, max_norm)[1]
-    return {name: g * (max_norm / total) for name, g in grads.items()}, total
+    return {name: g * (max_norm / (total + 1e-6)) for name, g in grads.items()}, total
+
+
+def _clip_no_eps(grads, max_norm):
+    total = clip_by_global_norm(grads, max_norm)[1]
+    scale = min(1.0, max_norm / total)
+    return {name: g * scale for name, g in grads.items()}, total
 
 
 def _clip_sum_of_norms(grads, max_norm):
@@ -441,6 +470,8 @@ CLIP_BY_GLOBAL_NORM = Exercise(
             _clip_sum_of_norms,
         "returned the norm after clipping: return the total norm before clipping, as torch does":
             _clip_norm_after,
+        "the scale leaves out the + 1e-6: multiply by min(1, max_norm / (total + 1e-6)), as "
+        "torch does": _clip_no_eps,
     },
     arg_names=("grads", "max_norm"),
     output_names=("clipped", "total_norm"),
