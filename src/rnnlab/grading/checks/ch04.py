@@ -227,8 +227,9 @@ SEED_GRU_TO_TORCH = Exercise(
     },
     arg_names=("W_z", "W_r", "W"),
     output_names=("weight_ih", "weight_hh"),
-    hint="stack [W_r; -W_z; W] (rows r, z, n); the first H columns form weight_hh, the rest "
-         "weight_ih.",
+    hint="Rows in torch's order r, z, n; torch's update gate must compute the post's 1 - z, which "
+         "sigma(-a) = 1 - sigma(a) gives when there is no bias; the first H columns of each of the "
+         "post's matrices multiply h_{t-1}.",
 )
 
 EXERCISES = [GRU_STEP, SEED_GRU_STEP, SEED_GRU_TO_TORCH]

@@ -479,7 +479,9 @@ FINAL_STATES_FROM_OUTPUT = Exercise(
     },
     arg_names=("output", "lengths"),
     output_names=("h_n",),
-    hint="Forward: output[lengths - 1, arange(N), :H]; backward: output[0, :, H:]; np.stack them.",
+    hint="Each direction's final state is its output at the last step it reads: for the forward "
+         "direction that step differs between sequences (pick one row per sequence with an "
+         "integer index array); for the backward one it is where a right-to-left pass ends.",
 )
 
 
@@ -556,8 +558,9 @@ TOP_LAYER_FINAL_STATES = Exercise(
     },
     arg_names=("h_n", "num_layers", "num_directions"),
     output_names=("summary",),
-    hint="h_n.reshape(num_layers, num_directions, N, H)[-1] is (D, N, H); np.concatenate its D "
-         "blocks along axis 1.",
+    hint="h_n's rows are ordered layer * num_directions + direction: take the top layer's "
+         "num_directions rows and put them side by side along the feature axis (a reshape of "
+         "(D, N, H) straight to (N, D*H) mixes sequences).",
 )
 
 EXERCISES = [MASKED_REVERSE, RNN_FORWARD, BIDIRECTIONAL_RNN, STACK_LAYERS, FINAL_STATES_FROM_OUTPUT, TOP_LAYER_FINAL_STATES]

@@ -138,8 +138,9 @@ HILLIS_STEELE_SCAN = Exercise(
     },
     arg_names=("a", "b", "h0"),
     output_names=("h",),
-    hint="B[0] += A[0] * h0; for d = 1, 2, 4, ... < T: B[d:] = A[d:] * B[:-d] + B[d:], then "
-         "A[d:] = A[:-d] * A[d:] (compute the right-hand sides before writing).",
+    hint="Fold h0 into the first pair; at each distance d = 1, 2, 4, ... every position t >= d "
+         "combines the pair at t - d with its own pair (earlier one first); compute both new arrays "
+         "from the old ones before writing either.",
 )
 
 
@@ -193,8 +194,9 @@ MINGRU_STEP = Exercise(
     },
     arg_names=("x", "h_prev", "weight_ih", "bias_ih"),
     output_names=("h",),
-    hint="a_z, n = np.split(x @ weight_ih.T + bias_ih, 2, axis=1); z = sigmoid(a_z); "
-         "h = z * h_prev + (1 - z) * n.",
+    hint="One matrix product gives both halves (rows z, then n); z goes through the sigmoid, n "
+         "through nothing (no tanh, no h_prev); h mixes h_prev and n with z and 1 - z as the "
+         "chapter's equation does.",
 )
 
 
@@ -260,8 +262,9 @@ SCAN_BACKWARD = Exercise(
     },
     arg_names=("dh", "a", "h", "h0"),
     output_names=("da", "db", "dh0"),
-    hint="g = zeros; for t from T-1 down to 0: g[t] = dh[t] + (a[t+1] * g[t+1] if t < T-1 else 0); "
-         "then da = g * h_prev, db = g, dh0 = a[0] * g[0].",
+    hint="Walk from the last step back: step t's total gradient is dh[t] plus a_{t+1} times step "
+         "t+1's total gradient; da needs the state before step t, and dh0 comes from step 1's "
+         "gradient through a_1.",
 )
 
 
@@ -316,8 +319,8 @@ LOG_SPACE_SCAN = Exercise(
     arg_names=("a", "b", "h0"),
     output_names=("h",),
     atol=1e-10,
-    hint="a_star = cumsum(log a); for each sign s in (+1, -1): terms = log(max(s * [h0, b...], 0)), "
-         "log_h = [0, a_star] + logaddexp.accumulate(terms - [0, a_star]); h = exp(+) - exp(-).",
+    hint="Prepend h0 to b and 0 to a*; apply the chapter's log-space formula to the positive parts "
+         "max(v, 0) and to the negative parts max(-v, 0) separately, and subtract the two results.",
 )
 
 EXERCISES = [COMBINE, HILLIS_STEELE_SCAN, MINGRU_STEP, SCAN_BACKWARD, LOG_SPACE_SCAN]
