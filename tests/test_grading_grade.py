@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import grading_fixture_checks as fx
@@ -360,6 +361,27 @@ def test_bad_arguments(tmp_path):
     (tmp_path / "subs").mkdir()
     with pytest.raises(ValueError):
         grade(tmp_path / "subs", tmp_path / "subs" / "out", exercises=fx.EXERCISES, echo=None)
+    # each wrong option is named with what it got
+    for kwargs, words in (({"jobs": 0}, "--jobs"), ({"timeout": -1}, "--timeout"),
+                          ({"memory_mb": 10}, "--memory"), ({"roster": tmp_path / "nope.txt"},
+                                                            "--roster")):
+        with pytest.raises((ValueError, FileNotFoundError), match=words):
+            grade(tmp_path / "subs", tmp_path / "out", exercises=fx.EXERCISES, echo=None, **kwargs)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(NotADirectoryError, match="--out must be a folder"):
+        grade(tmp_path / "subs", tmp_path / "a_file", exercises=fx.EXERCISES, echo=None)
+
+
+def test_an_unknown_notebook_is_compared_with_the_course_names_by_stem(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "ann").mkdir(parents=True)
+    for name in ("99_fixtur.ipynb", "scratchpad.ipynb"):
+        (subs / "ann" / name).write_text(fx.dumps(nbformat.v4.new_notebook()))
+    summary = grade(subs, tmp_path / "out", exercises=fx.EXERCISES, echo=None, progress=False,
+                    isolation="process")
+    messages = {r["notebook"]: r["message"] for r in summary.rows if r["status"] == "unknown notebook"}
+    assert f"did you mean `{fx.NOTEBOOK}`" in messages["99_fixtur.ipynb"]
+    assert "did you mean" not in messages["scratchpad.ipynb"]
 
 
 # ----------------------------------------------------------------------------- the real chapters

@@ -276,7 +276,9 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
     data = b"" if too_big else sub.path.read_bytes()
     sha = file_sha256(sub.path) if too_big else hashlib.sha256(data).hexdigest()
     if exs is None:
-        close = difflib.get_close_matches(sub.notebook, known, n=1, cutoff=0.5)
+        stems = {k[:-len(".ipynb")]: k for k in known}
+        close = [stems[m] for m in difflib.get_close_matches(Path(sub.notebook).stem.lower(), stems,
+                                                              n=1, cutoff=0.6)]
         message = (f"`{sub.rel or sub.notebook}` is not a notebook of this course; expected one of: "
                    f"{', '.join(known) if known else '(no exercises registered)'}")
         if close:
@@ -427,6 +429,8 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     submissions, out = Path(submissions), Path(out)
     solutions = None if solutions is None else Path(solutions)
     _check_arguments(submissions, out, solutions, timeout, memory_mb, jobs, hints)
+    if roster is not None and not Path(roster).is_file():
+        raise FileNotFoundError(f"--roster must be a file of student names, got {str(roster)!r}")
     roster_names = read_roster(roster) if roster is not None else None
     say = echo or (lambda text: None)
     exs = sorted(all_exercises() if exercises is None else exercises, key=lambda e: e.id)
@@ -510,13 +514,20 @@ def _check_arguments(submissions: Path, out: Path, solutions: Path | None, timeo
     if not submissions.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS must be a folder of <student>/<notebook>.ipynb, "
                                 f"got {str(submissions)!r}")
-    if timeout <= 0 or memory_mb < 64 or jobs < 1:
-        raise ValueError("timeout must be > 0, memory_mb >= 64 and jobs >= 1")
+    if not timeout > 0:
+        raise ValueError(f"timeout (--timeout) must be > 0 seconds, got {timeout!r}")
+    if memory_mb < 64:
+        raise ValueError(f"memory_mb (--memory) must be at least 64 MB, got {memory_mb!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs (--jobs) must be at least 1, got {jobs!r}")
     if hints not in HINT_LEVELS:
         raise ValueError(f"hints must be one of {', '.join(HINT_LEVELS)}, got {hints!r}")
     if out.resolve() == submissions.resolve() or submissions.resolve() in out.resolve().parents:
         raise ValueError("--out must not be inside SUBMISSIONS (students' folders would mix with "
                          "the gradebook)")
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out must be a folder (it is created if missing), got the file "
+                                 f"{str(out)!r}")
     if solutions is not None and not solutions.is_dir():
         raise FileNotFoundError(f"--solutions must be the course's folder of solution notebooks, "
                                 f"got {str(solutions)!r}")
