@@ -161,6 +161,17 @@ def test_written_answers_are_listed_as_not_auto_graded(tmp_path):
     assert [(w["student"], w["item"], w["answered"]) for w in written] == [
         ("amy", "written answer 1 (Fixture exercises)", "no"),
         ("ben", "written answer 1 (Fixture exercises)", "yes")]
+    # without the solutions the exercise notebook's own names find them, answered or not
+    grade(subs, tmp_path / "out2", **KW)
+    assert csv_rows(tmp_path / "out2" / "written.csv") == written
+    # a forged name is not taken as it is
+    forged = answered.replace('"written_answer": "written answer 1 (Fixture exercises)"',
+                              '"written_answer": "=HYPERLINK(\\"x\\")"')
+    assert forged != answered
+    write(subs, f"ben/{fx.NOTEBOOK}", forged)
+    grade(subs, tmp_path / "out3", **KW)
+    items = {w["student"]: w["item"] for w in csv_rows(tmp_path / "out3" / "written.csv")}
+    assert items["ben"] == "answer 1"
 
 
 def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):

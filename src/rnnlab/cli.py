@@ -151,8 +151,10 @@ def _grade(args) -> int:
     if solutions is None and Path("solutions").is_dir():
         solutions = "solutions"
     elif solutions is None:
-        print("rnnlab grade: no folder solutions/ here: written answers are numbered, not named "
-              "after the exercises (pass --solutions DIR to name them)", file=sys.stderr)
+        print("rnnlab grade: no folder solutions/ here: written answers are found by the names "
+              "the exercise notebooks give them; in a copy made before those names existed they "
+              "are numbered (pass --solutions DIR to match them with the solutions)",
+              file=sys.stderr)
     elif not Path(solutions).is_dir():
         print(f"rnnlab grade: --solutions {solutions!r} is not a folder of solution notebooks",
               file=sys.stderr)

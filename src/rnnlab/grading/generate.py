@@ -6,7 +6,8 @@ For each ``solutions/NAME.ipynb`` :func:`build_exercises` writes ``exercises/NAM
   becomes ``raise NotImplementedError("<hint>")`` at the marker's indentation; ``<hint>`` is the text
   of an optional ``# Hint: ...`` line directly above ``### BEGIN SOLUTION`` (that line stays), else
   "Replace this line with your code.";
-- a markdown region becomes ``*Write your answer here.*``;
+- a markdown region becomes ``*Write your answer here.*``, and the cell is named in its metadata
+  (``rnnlab.written_answer``: ``"written answer N (<the heading above it>)"``) for the grader;
 - outputs, execution counts and execution timings are cleared; metadata and cell ids are kept
   (missing or duplicate ids are replaced by deterministic ones: nbformat 4.5);
 - a code cell whose stub runs when the cell runs (a region at indentation 0, or in a loop or a
@@ -197,7 +198,26 @@ def generate_notebook(solution: dict, name: str) -> dict:
         used.add(cell_id)
         cells.append(cell)
     nb["cells"] = cells
+    _label_answers(cells)
     return nb
+
+
+def _label_answers(cells: list[dict]) -> None:
+    """Name each written-answer cell in its metadata (``rnnlab.written_answer``: ``"written answer
+    2 (Exercise 5: ...)"``, after the nearest heading above it), so that the grader finds a student's
+    answers, answered or not, in the submission itself."""
+    heading, n = "", 0
+    for cell in cells:
+        if cell.get("cell_type") != "markdown":
+            continue
+        text = "".join(cell["source"])
+        for line in text.splitlines():
+            if line.lstrip().startswith("#"):
+                heading = line.lstrip("# ").strip()
+        if ANSWER_MD in text:
+            n += 1
+            label = f"written answer {n}" + (f" ({heading[:60]})" if heading else "")
+            cell["metadata"]["rnnlab"] = {"written_answer": label}
 
 
 def render(nb: dict) -> str:

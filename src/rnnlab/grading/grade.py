@@ -217,9 +217,10 @@ def _cell_label(index: int, source: str, functions: dict[str, str]) -> str:
 
 
 def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[dict]:
-    """The written answers of the submission: markdown cells that hold (or held) the exercise
-    notebook's answer placeholder, matched by cell id with the exercise notebook generated from
-    ``solutions/NAME`` (when ``solutions`` is given)."""
+    """The written answers of the submission: the markdown cells that the exercise notebook names
+    as answer cells (``rnnlab.written_answer`` in their metadata; with ``solutions``, also matched
+    by cell id with the exercise notebook generated from ``solutions/NAME``), or that still hold
+    the answer placeholder."""
     ids = _answer_cells(sub.notebook, solutions)
     out = []
     for cell in nb["cells"]:
@@ -227,9 +228,13 @@ def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[
             continue
         text = "".join(cell["source"])
         cid = cell.get("id")
-        if not (isinstance(cid, str) and cid in ids) and ANSWER_MD not in text:
+        meta = cell.get("metadata", {}).get("rnnlab")
+        tagged = isinstance(meta, dict) and "written_answer" in meta
+        named = meta["written_answer"] if tagged else None
+        named = named if isinstance(named, str) and _ANSWER_LABEL.fullmatch(named) else None
+        if not (isinstance(cid, str) and cid in ids) and not tagged and ANSWER_MD not in text:
             continue
-        label = ids.get(cid) if isinstance(cid, str) and cid in ids else None
+        label = ids.get(cid) if isinstance(cid, str) and cid in ids else named
         if label is None:
             label = f"answer {len(out) + 1}"
         answered = ANSWER_MD not in text and len(text.strip()) > 0
@@ -239,6 +244,8 @@ def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[
     return out
 
 
+# the label the exercise generator writes (a submission's metadata is not trusted beyond this form)
+_ANSWER_LABEL = re.compile(r"written answer \d{1,3}( \([^\n\r]{1,60}\))?")
 _ANSWER_CACHE: dict[tuple, dict[str, str]] = {}
 
 
@@ -246,27 +253,16 @@ def _answer_cells(notebook_name: str, solutions: Path | None) -> dict[str, str]:
     """``{cell id: label}`` of the answer cells of the exercise notebook generated from
     ``solutions/NAME`` (empty without ``solutions`` or when it has no such notebook)."""
     key = (notebook_name, solutions)
-    if key in _ANSWER_CACHE:
-        return _ANSWER_CACHE[key]
-    out: dict[str, str] = {}
-    try:
-        nb = generate_notebook(read_notebook((solutions / notebook_name).read_bytes()),
-                               notebook_name)
-    except (OSError, TypeError, ValueError):  # no solutions given, no such file, not readable
-        nb = {"cells": []}
-    heading = ""
-    n = 0
-    for cell in nb["cells"]:
-        text = "".join(cell["source"])
-        if cell.get("cell_type") == "markdown":
-            for line in text.splitlines():
-                if line.lstrip().startswith("#"):
-                    heading = line.lstrip("# ").strip()
-            if ANSWER_MD in text and isinstance(cell.get("id"), str):
-                n += 1
-                out[cell["id"]] = f"written answer {n}" + (f" ({heading[:60]})" if heading else "")
-    _ANSWER_CACHE[key] = out
-    return out
+    if key not in _ANSWER_CACHE:
+        try:
+            nb = generate_notebook(read_notebook((solutions / notebook_name).read_bytes()),
+                                   notebook_name)
+        except (OSError, TypeError, ValueError):  # no solutions given, no such file, not readable
+            nb = {"cells": []}
+        _ANSWER_CACHE[key] = {cell["id"]: cell["metadata"]["rnnlab"]["written_answer"]
+                              for cell in nb["cells"]
+                              if "written_answer" in cell.get("metadata", {}).get("rnnlab", {})}
+    return _ANSWER_CACHE[key]
 
 
 def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str], limits: Limits,
