@@ -65,9 +65,13 @@ def sol_log_scan(a, b, h0, own_step=True):
     a_star = np.cumsum(np.log(a), axis=0)
     if not own_step:  # (a mutant) the prefix sum without step t's own coefficient
         a_star = a_star - np.log(a)
-    with np.errstate(divide="ignore"):  # log 0 = -inf where h0 is zero
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf where h0 is zero
         terms = np.concatenate([np.log(h0.astype(complex))[None], np.log(b.astype(complex)) - a_star])
-        acc = np.log(np.cumsum(np.exp(terms), axis=0))
+        # log sum_{s <= t} exp(terms_s), each prefix shifted by its largest real part (no overflow)
+        top = np.maximum.accumulate(terms.real, axis=0)
+        top = np.where(np.isfinite(top), top, 0.0)
+        acc = np.stack([top[t] + np.log(np.exp(terms[:t + 1] - top[t]).sum(axis=0))
+                        for t in range(len(terms))])
     return np.exp(a_star + acc[1:]).real
 
 
@@ -225,6 +229,21 @@ def test_log_scan_mutants_diagnosed():
                     "Likely mistake", "shifted by one step")
     assert_rejected("07.log_space_scan", lambda a, b, h0: sol_log_scan(a, b, 0 * h0),
                     "Likely mistake", "h_0 dropped")
+
+
+def test_log_scan_rejects_the_closed_form_it_replaces():
+    def closed_form(a, b, h0):  # h_t = A_t (h0 + sum_s b_s / A_s) with A_t = a_1 ... a_t
+        A = np.cumprod(a, axis=0)
+        with np.errstate(all="ignore"):
+            return A * (h0 + np.cumsum(b / A, axis=0))
+
+    for seed in range(3):
+        assert_rejected("07.log_space_scan", closed_form, "case 5 of 5", "Likely mistake",
+                        "closed form with cumulative products", seed=seed)
+    # the long case: the reference agrees with the plain loop there
+    a, b, h0 = ch07._log_cases(np.random.default_rng(0))[-1]
+    np.testing.assert_allclose(ch07.log_space_scan(a, b, h0), rs.scan_sequential(a, b, h0),
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_log_scan_mistake_is_a_real_alternative():

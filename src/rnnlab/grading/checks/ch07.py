@@ -294,6 +294,22 @@ def log_space_scan(a, b, h0):
     return _log_scan(a, b, h0)
 
 
+def _log_cases(rng):
+    cases = _scan_cases(rng, positive=True)
+    # a long one: with a = 0.5, b / (product of the coefficients) overflows near step 1024 and the
+    # product itself underflows to 0 near step 1075; only a scan in log space gets it right
+    T = 1200
+    cases.append((np.full((T, 1, 2), 0.5), _normal(rng, T, 1, 2, scale=1.0),
+                  _normal(rng, 1, 2, scale=1.0)))
+    return cases
+
+
+def _cumprod_closed_form(a, b, h0):
+    with np.errstate(all="ignore"):
+        prod = np.cumprod(a, axis=0)
+        return prod * (h0 + np.cumsum(b / prod, axis=0))
+
+
 def _log_mistake(**switches):
     def wrong(a, b, h0):
         return _log_scan(a, b, h0, **switches)
@@ -306,7 +322,7 @@ LOG_SPACE_SCAN = Exercise(
     function="log_space_scan",
     points=2.0,
     title="The linear recurrence in log space, for a > 0 and b of either sign",
-    cases=lambda rng: _scan_cases(rng, positive=True),
+    cases=_log_cases,
     reference=log_space_scan,
     mistakes={
         "log of a negative coefficient: np.log(b) is NaN where b < 0; run the log-space scan "
@@ -315,6 +331,9 @@ LOG_SPACE_SCAN = Exercise(
         "the prefix sum of log a shifted by one step: a*_t = log a_1 + ... + log a_t includes "
         "step t's own coefficient": _log_mistake(shifted=True),
         "h_0 dropped: its term sits before the first step, at a*_0 = 0": _log_mistake(no_h0=True),
+        "the closed form with cumulative products: prod a underflows and b / prod a overflows on "
+        "long sequences (the last case has 1200 steps with a = 0.5); add logarithms instead":
+            _cumprod_closed_form,
     },
     arg_names=("a", "b", "h0"),
     output_names=("h",),
