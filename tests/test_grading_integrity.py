@@ -174,6 +174,35 @@ def test_written_answers_are_listed_as_not_auto_graded(tmp_path):
     assert items["ben"] == "answer 1"
 
 
+def test_manual_scores_that_do_not_fit_the_gradebook_are_reported(tmp_path):
+    from rnnlab.grading.generate import generate_notebook, render
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    nb = render(generate_notebook(fx.solution_notebook(), fx.NOTEBOOK))
+    for student in ("amy", "ben"):
+        write(subs, f"{student}/{fx.NOTEBOOK}", nb)
+    grade(subs, out, **KW)
+    item = "written answer 1 (Fixture exercises)"
+    (out / "manual.csv").write_text(
+        "student,notebook,item,score,max_score,comment\n"
+        f"amy,{fx.NOTEBOOK},{item},3,3,\n"
+        f"ben,{fx.NOTEBOOK},{item},1,4,\n"             # another max_score for the same item
+        f"amyy,{fx.NOTEBOOK},{item},2,3,\n"            # a student who does not exist
+        f"amy,{fx.NOTEBOOK},written answer 1,1,1,\n")  # an item written.csv does not list
+    said = []
+    summary = grade(subs, out, **{**KW, "echo": said.append})
+    text = "\n".join(said)
+    assert "student 'amyy' is neither in SUBMISSIONS nor on the roster" in text
+    assert "item 'written answer 1' of 99_fixture.ipynb is not in written.csv" in text
+    assert "different max_score values; the largest, 4, is used" in text
+    manual = [r for r in summary.rows if r["exercise"] == f"manual: {item}"]
+    assert {r["student"] for r in manual} == {"amy", "ben"}
+    assert {r["max_score"] for r in manual} == {"4"}
+    totals = {t["student"]: t for t in csv_rows(out / "students.csv")}
+    assert set(totals) == {"amy", "ben"}
+    assert totals["amy"]["max_total"] == totals["ben"]["max_total"]
+
+
 def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     write(subs, f"alice/{fx.NOTEBOOK}", FULL)

@@ -489,14 +489,15 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     for folder in sorted((out / "feedback").glob("*")):  # a student who left takes the feedback
         if folder.is_dir() and not folder.is_symlink() and folder.name not in students:
             shutil.rmtree(folder, ignore_errors=True)
-    manual = gradebook.read_manual(out / gradebook.MANUAL_NAME, say)
+    written = [w for rec in ledger.values() for w in rec.get("written", [])]
+    manual = gradebook.check_manual(gradebook.read_manual(out / gradebook.MANUAL_NAME, say),
+                                    students, written, say)
     manual += gradebook.owed_manual_rows(manual, students)
     rows = sorted(gradebook.sorted_rows(ledger) + [{k: str(r.get(k, "")) for k in FIELDS}
                                                    for r in absent + manual],
                   key=lambda r: (r["student"], r["notebook"], r["exercise"]))
     notebooks = sorted(set(known) | {r["notebook"] for r in manual})
-    totals = gradebook.write_reports(out, rows, students, notebooks,
-                                     [w for rec in ledger.values() for w in rec.get("written", [])])
+    totals = gradebook.write_reports(out, rows, students, notebooks, written)
     text = gradebook.summary_text(rows, exs, graded_count, len(found.submissions) - len(todo),
                                   time.monotonic() - start, isolation)
     text += _closing_text(stale, missing_count, found.conflicts, not_on_roster, found.ignored)

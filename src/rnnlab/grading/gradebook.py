@@ -26,8 +26,9 @@ from rnnlab.grading.outcome import one_line
 from rnnlab.grading.spec import Exercise
 
 __all__ = ["FIELDS", "STATUSES", "row", "write_atomic", "append", "csv_text", "load_ledger",
-           "write_ledger", "sorted_rows", "feedback_path", "read_manual", "owed_manual_rows",
-           "write_reports", "summary_text", "not_graded_feedback", "feedback_text"]
+           "write_ledger", "sorted_rows", "feedback_path", "read_manual", "check_manual",
+           "owed_manual_rows", "write_reports", "summary_text", "not_graded_feedback",
+           "feedback_text"]
 
 FIELDS = ("student", "notebook", "exercise", "score", "max_score", "status", "message")
 # a row's status: a check's verdict (rnnlab.grading.checker) or what kept the grader from one
@@ -153,6 +154,44 @@ def read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
                         "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
                         "max_score": format_points(most), "status": "manual",
                         "message": one_line(rec.get("comment") or "scored by hand", MAX_ROW_MESSAGE)})
+    return out
+
+
+def check_manual(manual: list[dict], students: Sequence[str], written: list[dict],
+                 say: Callable[[str], None]) -> list[dict]:
+    """The rows of ``manual.csv`` that fit the gradebook, with a warning for each that does not:
+    a student neither in SUBMISSIONS nor on the roster (skipped: the row would stand outside
+    every total), an item of a course notebook that ``written.csv`` does not list (kept: an extra
+    item every student owes), an item given different ``max_score`` values (the largest is used
+    on every row)."""
+    listed = {(w["notebook"], "manual: " + w["item"]) for w in written}
+    course = {w["notebook"] for w in written}
+    most: dict[tuple, float] = {}
+    for r in manual:
+        key = (r["notebook"], r["exercise"])
+        most[key] = max(most.get(key, 0.0), float(r["max_score"]))
+    out, warned = [], set()
+
+    def warn(text: str) -> None:
+        if text not in warned:
+            warned.add(text)
+            say(f"warning: {MANUAL_NAME}: {text}")
+
+    for r in manual:
+        key = (r["notebook"], r["exercise"])
+        item = r["exercise"][len("manual: "):]
+        if r["student"] not in students:
+            warn(f"student {r['student']!r} is neither in SUBMISSIONS nor on the roster; their "
+                 f"rows are skipped")
+            continue
+        if r["notebook"] in course and key not in listed:
+            warn(f"item {item!r} of {r['notebook']} is not in {WRITTEN_NAME} (a typo?); it is "
+                 f"kept as an extra item that every student owes")
+        if float(r["max_score"]) != most[key]:
+            warn(f"item {item!r} of {r['notebook']} has different max_score values; the largest, "
+                 f"{format_points(most[key])}, is used on every row")
+            r = {**r, "max_score": format_points(most[key])}
+        out.append(r)
     return out
 
 
