@@ -131,8 +131,8 @@ def sample_with_temperature(logits, temperature, u):
     """Reference: ``p = softmax(logits / temperature)`` over the vocabulary (last axis), then for
     every row the first symbol ``i`` with ``cumsum(p)[i] > u`` (inverse-CDF sampling).
 
-    ``logits`` (B, V) float64, ``temperature`` > 0, ``u`` (B,) uniform numbers in [0, 1).
-    Returns ``(p, index)``: ``p`` (B, V) float64 and ``index`` (B,) int.
+    ``logits`` (N, K) float64, ``temperature`` > 0, ``u`` (N,) uniform numbers in [0, 1).
+    Returns ``(p, index)``: ``p`` (N, K) float64 and ``index`` (N,) int.
     """
     p = softmax(logits / temperature, axis=-1)
     return p, _inverse_cdf(p, u)
