@@ -438,6 +438,10 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
     known = sorted(by_nb)
     limits = limits or Limits(timeout=float(timeout), memory_mb=int(memory_mb))
     check_isolation(isolation)
+    if limits.memory_mb < 1024:
+        say(f"warning: --memory {limits.memory_mb}: importing torch alone takes about 0.65 GB of "
+            f"address space, so notebooks that use torch may fail with errors that are not "
+            f"theirs; 3072 (the default) leaves room")
     if isolation == "process":
         say("warning: --isolation process: submissions run as plain processes that can read your "
             "files (see the instructors' page)")
@@ -621,9 +625,9 @@ def _absent_work(out: Path, students: list[str], by_nb: dict[str, list[Exercise]
                     f"keep exactly one (named `{nb}`) in the student's folder")
             else:
                 missing += 1
-                where = "the student's folder" if student in found.students else \
-                    "SUBMISSIONS (the student on the roster has no folder)"
-                status, message = "missing", f"no notebook `{nb}` in {where}"
+                where = "in the student's folder" if student in found.students else \
+                    "submitted: the roster lists this student, who has no folder of submissions"
+                status, message = "missing", f"no notebook `{nb}` {where}"
             rows += [gradebook.row(student, nb, ex.id, 0, ex.points, status, message) for ex in exs]
             feedback = gradebook.not_graded_feedback(student, nb, rows[-1]["message"],
                                                      sum(ex.points for ex in exs))
