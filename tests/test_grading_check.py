@@ -325,3 +325,14 @@ def test_check_prints_its_verdict_in_a_plain_script(tmp_path):
                          env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert "✗ 01.rnn_step error (0/2)" in out.stdout
+
+
+def test_summary_tells_a_wrong_type_from_a_wrong_value():
+    from rnnlab.grading.compare import compare_outputs
+
+    expected = (np.zeros(3), np.ones(2), np.ones(2))
+    got = ([0.0, 0.0, 0.0], [1.0, 1.0], np.zeros(2))
+    msg = compare_outputs(got, expected, output_names=("p", "index", "z"), summary=True)
+    assert msg.startswith("output `p` is a list")
+    assert "index is not of the expected type either" in msg and "z differs too" in msg
+

@@ -351,19 +351,21 @@ def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = ()
     names = tuple(output_names)
     if isinstance(expected, (tuple, list)) and names and len(names) == len(expected):
         if not isinstance(got, (tuple, list)):
-            return (f"the function returned a {describe(got)}; expected a tuple of {len(expected)} "
-                    f"values ({', '.join(names)})")
+            return (f"the function returned {_a(describe(got))}; expected a tuple of "
+                    f"{len(expected)} values ({', '.join(names)})")
         if len(got) != len(expected):
             return (f"the function returned {len(got)} values; expected {len(expected)} "
                     f"({', '.join(names)})")
         seq = [names.index(n) for n in order] if order else list(range(len(names)))
-        first, differ, match = None, [], []
+        first, differ, mistyped, match = None, [], [], []
         for i in seq:
             msg = _compare(got[i], expected[i], names[i], True, atol, rtol, strict=strict)
             if msg and first is None:
                 first = msg
                 if not summary:
                     return first
+            elif msg and msg.startswith(f"output `{names[i]}` is "):  # of another type
+                mistyped.append(names[i])
             elif msg:
                 differ.append(names[i])
             else:
@@ -373,6 +375,9 @@ def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = ()
         parts = []
         if differ:
             parts.append(f"{', '.join(differ)} differ{'s' * (len(differ) == 1)} too")
+        if mistyped:
+            parts.append(f"{', '.join(mistyped)} {'is' if len(mistyped) == 1 else 'are'} not of "
+                         f"the expected type either")
         if match:
             parts.append(f"{', '.join(match)} match{'es' * (len(match) == 1)}")
         else:
