@@ -269,6 +269,14 @@ def test_carry_bit_flipped_readout_told_apart_from_a_state_that_does_not_hold():
     assert "does not hold" not in result.message
 
 
+def test_carry_bit_zero_readout_is_not_called_a_flip():
+    for silent in ({"weight_ih": np.array([[0.0]]), "weight_out": np.array([[1.0]])},
+                   {"weight_ih": np.array([[2.0]]), "weight_out": np.array([[0.0]])}):
+        answer = lambda steps, w=silent: {**w, "weight_hh": np.array([[5.0]]), "bias": np.zeros(1)}
+        result = assert_rejected("01.carry_bit_weights", answer, "exactly 0 in every trial")
+        assert "opposite of the bit" not in result.message
+
+
 def test_carry_bit_weak_latch_advice_does_not_ask_for_a_larger_input_weight():
     # w = 2 holds the bit with u = 2 but not with u = 4: the noise enters through weight_ih too
     strong_input = lambda steps: {"weight_ih": np.array([[4.0]]), "weight_hh": np.array([[2.0]]),

@@ -240,6 +240,20 @@ def test_log_scan_rejects_the_closed_form_it_replaces():
     for seed in range(3):
         assert_rejected("07.log_space_scan", closed_form, "case 5 of 5", "Likely mistake",
                         "closed form with cumulative products", seed=seed)
+    def plain_cumsum_of_exponentials(a, b, h0):  # log space, but exp(.) summed without logaddexp
+        a_star = np.concatenate([np.zeros_like(a[:1]), np.cumsum(np.log(a), axis=0)])
+        terms = np.concatenate([h0[None], b])
+        h = np.zeros_like(b)
+        with np.errstate(all="ignore"):
+            for sign in (1.0, -1.0):
+                v = np.log(np.maximum(sign * terms, 0.0)) - a_star
+                h += sign * np.exp(a_star + np.log(np.cumsum(np.exp(v), axis=0)))[1:]
+        return h
+
+    for seed in range(3):  # rejected on the long case (named, when its overflows match)
+        result = assert_rejected("07.log_space_scan", plain_cumsum_of_exponentials, "case 5 of 5",
+                                 "an overflow", seed=seed)
+        assert result.mistake is None or "outside log space" in result.mistake
     # the long case: the reference agrees with the plain loop there
     a, b, h0 = ch07._log_cases(np.random.default_rng(0))[-1]
     np.testing.assert_allclose(ch07.log_space_scan(a, b, h0), rs.scan_sequential(a, b, h0),

@@ -335,4 +335,17 @@ def test_summary_tells_a_wrong_type_from_a_wrong_value():
     msg = compare_outputs(got, expected, output_names=("p", "index", "z"), summary=True)
     assert msg.startswith("output `p` is a list")
     assert "index is not of the expected type either" in msg and "z differs too" in msg
+    value = compare_outputs(([0.0] * 3, 4, np.zeros(2)), expected[:1] + (3, np.ones(2)),
+                            output_names=("p", "index", "z"), summary=True)
+    assert "index, z differ too" in value and "not of the expected type" not in value
+
+
+def test_a_torch_scalar_is_told_to_use_item():
+    torch = pytest.importorskip("torch")
+    from rnnlab.grading.compare import compare
+
+    from rnnlab.grading.serialize import roundtrip  # what the judge sees of a returned tensor
+
+    msg = compare(roundtrip(torch.tensor(3), strict=False), 3)
+    assert "is a torch.Tensor; expected an int" in msg and ".item()" in msg
 

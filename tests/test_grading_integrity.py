@@ -202,6 +202,59 @@ def test_manual_scores_that_do_not_fit_the_gradebook_are_reported(tmp_path):
     assert set(totals) == {"amy", "ben"}
     assert totals["amy"]["max_total"] == totals["ben"]["max_total"]
 
+    # a skipped row sets no maximum; a second row for one student and item is not counted twice;
+    # a score that is not finite and a notebook name without .ipynb are refused
+    (out / "manual.csv").write_text(
+        "student,notebook,item,score,max_score,comment\n"
+        f"amy,{fx.NOTEBOOK},{item},2,2,\n"
+        f"amy,{fx.NOTEBOOK},{item},2,2,\n"
+        f"ben,{fx.NOTEBOOK},{item},1,2,\n"
+        f"bem,{fx.NOTEBOOK},{item},10,10,\n"
+        f"ben,99_fixture,{item},1,1,\n"
+        f"amy,{fx.NOTEBOOK},extra,inf,inf,\n")
+    said.clear()
+    summary = grade(subs, out, **{**KW, "echo": said.append})
+    text = "\n".join(said)
+    assert "amy has several rows for item" in text and "the last one is used" in text
+    assert "notebook '99_fixture' is not a notebook of this course" in text
+    assert "must be finite numbers" in text
+    manual = [r for r in summary.rows if r["exercise"] == f"manual: {item}"]
+    assert sorted((r["student"], r["score"], r["max_score"]) for r in manual) == [
+        ("amy", "2", "2"), ("ben", "1", "2")]
+    totals = {t["student"]: t for t in csv_rows(out / "students.csv")}
+    assert totals["amy"]["max_total"] == totals["ben"]["max_total"]
+
+
+def test_a_copied_answer_cell_is_one_written_answer(tmp_path):
+    import json
+
+    from rnnlab.grading.generate import generate_notebook, render
+
+    nb = json.loads(render(generate_notebook(fx.solution_notebook(), fx.NOTEBOOK)))
+    index = next(i for i, c in enumerate(nb["cells"])
+                 if "written_answer" in c["metadata"].get("rnnlab", {}))
+    copy = json.loads(json.dumps(nb["cells"][index]))
+    copy["id"], copy["source"] = "my-copy", ["Because sums are linear."]
+    nb["cells"].insert(index + 1, copy)  # Jupyter keeps the metadata of a copied or split cell
+    write(tmp_path / "subs", f"amy/{fx.NOTEBOOK}", json.dumps(nb))
+    grade(tmp_path / "subs", tmp_path / "out", **KW)
+    written = csv_rows(tmp_path / "out" / "written.csv")
+    assert [(w["item"], w["answered"]) for w in written] == [
+        ("written answer 1 (Fixture exercises)", "yes")]
+
+
+def test_roster_only_students_and_a_small_memory_limit_are_explained(tmp_path):
+    write(tmp_path / "subs", f"amy/{fx.NOTEBOOK}", FULL)
+    roster = tmp_path / "roster.txt"
+    roster.write_text("amy\nzoe\n")
+    said = []
+    grade(tmp_path / "subs", tmp_path / "out", roster=roster, **{**KW, "memory_mb": 512,
+                                                                "echo": said.append})
+    assert any("warning: --memory 512" in line and "torch" in line for line in said)
+    feedback = (tmp_path / "out" / "feedback" / "zoe" / "99_fixture.md").read_text()
+    assert "the roster lists this student, who has no folder of submissions" in feedback
+    assert "SUBMISSIONS" not in feedback
+
 
 def test_stale_rows_and_their_feedback_leave_the_gradebook(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -364,7 +365,8 @@ def compare_outputs(got: Any, expected: Any, *, output_names: Sequence[str] = ()
                 first = msg
                 if not summary:
                     return first
-            elif msg and msg.startswith(f"output `{names[i]}` is "):  # of another type
+            elif msg and re.match(rf"output `{re.escape(names[i])}` is (an? |None;)", msg):
+                # of another type (every such message names the type with _a())
                 mistyped.append(names[i])
             elif msg:
                 differ.append(names[i])

@@ -95,6 +95,13 @@ class _Graded:
     written: list = field(default_factory=list)
 
 
+def _not_graded(sub: Submission, sha: str, status: str, message: str) -> _Graded:
+    """One row without an exercise, for a file that could not be graded at all."""
+    row = gradebook.row(sub.student, sub.notebook, "", 0, 0, status, message)
+    return _Graded(sub, sha, "", [row], gradebook.not_graded_feedback(sub.student, sub.notebook,
+                                                                      message))
+
+
 def _signal_name(sig: int) -> str:
     try:
         return signal.Signals(sig).name
@@ -238,6 +245,10 @@ def _written_answers(sub: Submission, nb: dict, solutions: Path | None) -> list[
         if label is None:
             label = f"answer {len(out) + 1}"
         answered = ANSWER_MD not in text and len(text.strip()) > 0
+        prior = next((w for w in out if w["item"] == label), None)
+        if prior is not None:  # a copied or split answer cell: one item, answered if any part is
+            prior["answered"] = "yes" if answered or prior["answered"] == "yes" else "no"
+            continue
         out.append({"student": sub.student, "notebook": sub.notebook, "item": label,
                     "answered": "yes" if answered else "no", "score": "", "max_score": "",
                     "comment": ""})
@@ -279,9 +290,7 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
                    f"{', '.join(known) if known else '(no exercises registered)'}")
         if close:
             message += f" (did you mean `{close[0]}`? rename the file and resubmit)"
-        row = gradebook.row(sub.student, sub.notebook, "", 0, 0, "unknown notebook", message)
-        return _Graded(sub, sha, "", [row], gradebook.not_graded_feedback(sub.student, sub.notebook,
-                                                                          message))
+        return _not_graded(sub, sha, "unknown notebook", message)
     fingerprint = _fingerprint(exs)
     try:
         if too_big:
@@ -495,7 +504,7 @@ def grade(submissions: str | Path, out: str | Path, *, timeout: float = 120.0, m
             shutil.rmtree(folder, ignore_errors=True)
     written = [w for rec in ledger.values() for w in rec.get("written", [])]
     manual = gradebook.check_manual(gradebook.read_manual(out / gradebook.MANUAL_NAME, say),
-                                    students, written, say)
+                                    students, known, written, say)
     manual += gradebook.owed_manual_rows(manual, students)
     rows = sorted(gradebook.sorted_rows(ledger) + [{k: str(r.get(k, "")) for k in FIELDS}
                                                    for r in absent + manual],
@@ -574,9 +583,7 @@ def _internal_error(sub: Submission, err: Exception, exs: list[Exercise], hints:
     if isinstance(err, OSError):
         message = f"the file could not be read ({err})"
     if not exs:
-        row = gradebook.row(sub.student, sub.notebook, "", 0, 0, "error", message)
-        return _Graded(sub, sha, "", [row], gradebook.not_graded_feedback(sub.student, sub.notebook,
-                                                                          message))
+        return _not_graded(sub, sha, "error", message)
     results = [(ex, missing_result(ex, message, status="error")) for ex in exs]
     return _finish(sub, sha, _fingerprint(exs), results, hints)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -141,10 +142,13 @@ def read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
         for n, rec in enumerate(reader, start=2):
             try:
                 score, most = float(rec["score"]), float(rec["max_score"])
+                if not (math.isfinite(score) and math.isfinite(most)):
+                    raise ValueError("not finite")
             except (TypeError, ValueError):
                 if (rec.get("score") or "").strip() == "":
                     continue  # a line of written.csv copied without a score yet
-                say(f"warning: {path.name} line {n}: score and max_score must be numbers; skipped")
+                say(f"warning: {path.name} line {n}: score and max_score must be finite numbers; "
+                    f"skipped")
                 continue
             if not (rec["student"] and rec["notebook"] and rec["item"]) or not 0 <= score <= most:
                 say(f"warning: {path.name} line {n}: needs student, notebook, item and "
@@ -157,33 +161,45 @@ def read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
     return out
 
 
-def check_manual(manual: list[dict], students: Sequence[str], written: list[dict],
-                 say: Callable[[str], None]) -> list[dict]:
+def check_manual(manual: list[dict], students: Sequence[str], notebooks: Sequence[str],
+                 written: list[dict], say: Callable[[str], None]) -> list[dict]:
     """The rows of ``manual.csv`` that fit the gradebook, with a warning for each that does not:
-    a student neither in SUBMISSIONS nor on the roster (skipped: the row would stand outside
-    every total), an item of a course notebook that ``written.csv`` does not list (kept: an extra
-    item every student owes), an item given different ``max_score`` values (the largest is used
-    on every row)."""
-    listed = {(w["notebook"], "manual: " + w["item"]) for w in written}
-    course = {w["notebook"] for w in written}
-    most: dict[tuple, float] = {}
-    for r in manual:
-        key = (r["notebook"], r["exercise"])
-        most[key] = max(most.get(key, 0.0), float(r["max_score"]))
-    out, warned = [], set()
+    a student neither in SUBMISSIONS nor on the roster, or a notebook name that is neither a course
+    notebook nor ends in ``.ipynb`` (skipped: the row would stand outside every total); several
+    rows for one student and item (the last is used); an item of a course notebook that
+    ``written.csv`` does not list (kept: an extra item every student owes); an item given
+    different ``max_score`` values (the largest is used on every row)."""
+    warned: set[str] = set()
 
     def warn(text: str) -> None:
         if text not in warned:
             warned.add(text)
             say(f"warning: {MANUAL_NAME}: {text}")
 
+    kept: dict[tuple, dict] = {}
     for r in manual:
-        key = (r["notebook"], r["exercise"])
         item = r["exercise"][len("manual: "):]
         if r["student"] not in students:
             warn(f"student {r['student']!r} is neither in SUBMISSIONS nor on the roster; their "
                  f"rows are skipped")
-            continue
+        elif r["notebook"] not in notebooks and not r["notebook"].endswith(".ipynb"):
+            warn(f"notebook {r['notebook']!r} is not a notebook of this course (names end in "
+                 f".ipynb); its rows are skipped")
+        else:
+            key = (r["student"], r["notebook"], r["exercise"])
+            if key in kept:
+                warn(f"{r['student']} has several rows for item {item!r} of {r['notebook']}; the "
+                     f"last one is used")
+            kept[key] = r
+    listed = {(w["notebook"], "manual: " + w["item"]) for w in written}
+    course = {w["notebook"] for w in written}
+    most: dict[tuple, float] = {}
+    for r in kept.values():
+        key = (r["notebook"], r["exercise"])
+        most[key] = max(most.get(key, 0.0), float(r["max_score"]))
+    out = []
+    for r in kept.values():
+        key, item = (r["notebook"], r["exercise"]), r["exercise"][len("manual: "):]
         if r["notebook"] in course and key not in listed:
             warn(f"item {item!r} of {r['notebook']} is not in {WRITTEN_NAME} (a typo?); it is "
                  f"kept as an extra item that every student owes")

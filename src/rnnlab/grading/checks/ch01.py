@@ -217,14 +217,18 @@ def _judge_carry(case, got, expected):
     bits, x = carry_bit_inputs(steps)
     with np.errstate(all="ignore"):
         readout, states = run_carry_bit(got, x)
-    right = np.sign(readout) == bits
+    signs = np.sign(readout)
+    right = signs == bits
     if right.all():
         return True, f"the bit survived {steps} steps of noise in all {bits.size} trials"
     radius = float(np.abs(np.linalg.eigvals(got["weight_hh"])).max())
     late = np.abs(states[-1]).max()
     msg = (f"after {steps} steps the sign of weight_out @ h is right in only "
            f"{right.sum()}/{bits.size} trials.")
-    if not right.any():
+    if not signs.any():
+        msg += (" weight_out @ h is exactly 0 in every trial: nothing reaches the read-out (a zero"
+                " weight_out, or weight_ih = 0 so that h never leaves 0).")
+    elif (signs == -bits).all():
         msg += (" Every sign is the opposite of the bit: the state may hold it, but the read-out"
                 " (weight_out, or the sign of weight_ih) flips it.")
     elif radius <= 1.0:

@@ -262,9 +262,10 @@ SCAN_BACKWARD = Exercise(
     },
     arg_names=("dh", "a", "h", "h0"),
     output_names=("da", "db", "dh0"),
-    hint="Walk from the last step back: step t's total gradient is dh[t] plus a_{t+1} times step "
-         "t+1's total gradient; da needs the state before step t, and dh0 comes from step 1's "
-         "gradient through a_1.",
+    hint="Walk from the last step back: a step's total gradient is the outside gradient at that "
+         "step plus the next step's coefficient times the next step's total gradient; da needs the "
+         "state before the step, and dh0 comes from the first step's total gradient through its "
+         "coefficient.",
 )
 
 
@@ -331,8 +332,9 @@ LOG_SPACE_SCAN = Exercise(
         "the prefix sum of log a shifted by one step: a*_t = log a_1 + ... + log a_t includes "
         "step t's own coefficient": _log_mistake(shifted=True),
         "h_0 dropped: its term sits before the first step, at a*_0 = 0": _log_mistake(no_h0=True),
-        "the closed form with cumulative products: prod a underflows and b / prod a overflows on "
-        "long sequences (the last case has 1200 steps with a = 0.5); add logarithms instead":
+        "exponentials summed outside log space (the closed form with cumulative products, "
+        "b / prod a, or exp(log b - a*) summed with a plain cumsum): they overflow near step 1024 "
+        "of the last case (1200 steps, a = 0.5); sum with np.logaddexp.accumulate instead":
             _cumprod_closed_form,
     },
     arg_names=("a", "b", "h0"),
