@@ -213,14 +213,12 @@ def check_manual(manual: list[dict], students: Sequence[str], notebooks: Sequenc
 
 def owed_manual_rows(manual: list[dict], students: Sequence[str]) -> list[dict]:
     """A manual item scored for some students is owed by all: a ``not graded`` row with 0 of its
-    points for every student who has no score for it yet."""
-    items: dict[tuple, float] = {}
-    for r in manual:
-        key = (r["notebook"], r["exercise"])
-        items[key] = max(float(r["max_score"]), items.get(key, 0.0))
+    points for every student who has no score for it yet. ``manual`` comes from
+    :func:`check_manual`, so every row of an item has the same ``max_score``."""
+    items = {(r["notebook"], r["exercise"]): r["max_score"] for r in manual}
     have = {(r["student"], r["notebook"], r["exercise"]) for r in manual}
     return [{"student": student, "notebook": nb, "exercise": item, "score": "0",
-             "max_score": format_points(most), "status": "not graded",
+             "max_score": most, "status": "not graded",
              "message": f"no score for this item in {MANUAL_NAME} yet"}
             for student in students for (nb, item), most in sorted(items.items())
             if (student, nb, item) not in have]
