@@ -68,9 +68,17 @@ def test_exercises_build_from_the_course_root_and_marker_errors(tmp_path):
 
 
 def test_exercises_list(capsys):
+    from rnnlab.grading import exercises
+
     assert main(["exercises", "list"]) == 0
-    out = capsys.readouterr().out
-    assert "exercises" in out or "no graded exercises" in out
+    lines = capsys.readouterr().out.splitlines()
+    exs = exercises()
+    rows = [line.split()[:2] for line in lines[:-1]]
+    assert sorted(r[0] for r in rows) == [ex.id for ex in exs]  # each exercise once
+    assert all(exs[ex_id].notebook == notebook for ex_id, notebook in rows)
+    notebooks = [notebook for _, notebook in rows]
+    assert notebooks == sorted(notebooks)  # notebook by notebook: 6e's 06.* after all of 6's
+    assert lines[-1] == f"{len(exs)} exercises, {sum(ex.points for ex in exs):g} points"
 
 
 def test_grade_usage_errors(tmp_path, capsys):

@@ -21,7 +21,7 @@ commands:
       regenerate exercises/ from solutions/; with --check, only verify that the
       committed exercises/ are up to date (exit 1 if not)
   rnnlab exercises list
-      list the graded exercises (id, notebook, points, title)
+      list the graded exercises (id, notebook, points, title), notebook by notebook
   rnnlab grade SUBMISSIONS --out DIR [--solutions DIR] [--timeout S] [--memory MB]
                [--jobs N] [--regrade] [--roster FILE] [--hints none|mistake|full]
                [--isolation bwrap|process] [--seed N] [--allow-ignored] [--no-progress]
@@ -134,7 +134,7 @@ def _exercises_build(args) -> int:
 
 
 def _exercises_list() -> int:
-    exs = list(exercises())
+    exs = sorted(exercises(), key=lambda e: (e.notebook, e.id))  # 6e's 06.* after chapter 6's
     if not exs:
         print("no graded exercises are registered")
         return 0
