@@ -22,3 +22,21 @@ def assert_rejected(exercise_id, func, *words, mistake=None, seed=0, seeds=None)
         if mistake is not None:
             assert result.mistake is not None and mistake in result.mistake, result.message
     return result
+
+
+def assert_values_pass(exercise_id, func, seed=1):
+    """The values ``func`` returns pass ``exercise_id``: for the references and the package's own
+    implementations, which ``check`` refuses as answers (calls into them are forbidden) but whose
+    values must agree with the check. Returns the result of ``check``, which names the call."""
+    import numpy as np
+
+    from rnnlab.grading.checker import draw_cases, judge
+    from rnnlab.grading.outcome import call_function
+
+    ex = exercises()[exercise_id]
+    cases = draw_cases(ex, np.random.default_rng(seed))
+    result = judge(ex, cases, [call_function(func, case) for case in cases])  # not traced
+    assert result.passed, result.message
+    refused = check(exercise_id, func, seed=seed)
+    assert refused.status == "wrong" and "` called `rnnlab." in refused.message, refused.message
+    return refused

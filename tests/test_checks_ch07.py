@@ -61,17 +61,14 @@ def sol_scan_backward(dh, a, h, h0):
 
 
 def sol_log_scan(a, b, h0, own_step=True):
-    # complex logarithms take care of the signs; log h_t = a*_t + log sum_s exp(log b_s - a*_s)
+    # complex logarithms take care of the signs; log h_t = a*_t + log sum_s exp(log b_s - a*_s),
+    # the prefix log-sum-exp by torch (numpy's logaddexp has no complex version)
     a_star = np.cumsum(np.log(a), axis=0)
     if not own_step:  # (a mutant) the prefix sum without step t's own coefficient
         a_star = a_star - np.log(a)
     with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf where h0 is zero
         terms = np.concatenate([np.log(h0.astype(complex))[None], np.log(b.astype(complex)) - a_star])
-        # log sum_{s <= t} exp(terms_s), each prefix shifted by its largest real part (no overflow)
-        top = np.maximum.accumulate(terms.real, axis=0)
-        top = np.where(np.isfinite(top), top, 0.0)
-        acc = np.stack([top[t] + np.log(np.exp(terms[:t + 1] - top[t]).sum(axis=0))
-                        for t in range(len(terms))])
+    acc = torch.logcumsumexp(torch.from_numpy(terms), dim=0).numpy()
     return np.exp(a_star + acc[1:]).real
 
 
@@ -266,3 +263,73 @@ def test_log_scan_mistake_is_a_real_alternative():
     a, b, h0 = ch07._scan_cases(rng, positive=True)[0]
     shifted = ch07._log_scan(a, b, h0, shifted=True)
     assert np.abs(shifted - ch07.log_space_scan(a, b, h0)).max() > 1e-3
+
+
+# ----------------------------------------------------------------------------- loops where vectorised code is asked for
+def loop_over_steps(a, b, h0):  # right values, one step at a time
+    h, out = h0, []
+    for t in range(len(a)):
+        h = a[t] * h + b[t]
+        out.append(h)
+    return np.stack(out)
+
+
+def test_a_loop_over_steps_is_rejected_though_its_values_are_right():
+    for exercise_id in ("07.hillis_steele_scan", "07.log_space_scan"):
+        result = assert_rejected(exercise_id, loop_over_steps, "case 5 of 5", "the values are right",
+                                 "lines of its own Python code", "a Python loop over the")
+        assert result.mistake is None and result.status == "wrong"
+    # a loop hidden in a comprehension, in a helper or in the combine function is counted too
+    def comprehension(a, b, h0):
+        states = [h0]
+        [states.append(a[t] * states[-1] + b[t]) for t in range(len(a))]
+        return np.stack(states[1:])
+
+    def combine(e1, e2):
+        return e1[0] * e2[0], e2[0] * e1[1] + e2[1]
+
+    def reduce_pairs(a, b, h0):
+        first = (a[0], b[0] + a[0] * h0)
+        out = [first]
+        for pair in zip(a[1:], b[1:]):
+            out.append(combine(out[-1], pair))
+        return np.stack([p[1] for p in out])
+
+    assert_rejected("07.hillis_steele_scan", comprehension, "a Python loop over the positions")
+    assert_rejected("07.hillis_steele_scan", reduce_pairs, "a Python loop over the positions")
+
+
+def test_vectorised_passes_with_helpers_and_checks_pass():
+    def combine(A1, B1, A2, B2):  # a helper called once per pass
+        return A1 * A2, A2 * B1 + B2
+
+    def chatty_scan(a, b, h0):  # validation, a helper and a pass counter: still a few dozen lines
+        assert a.shape == b.shape and h0.shape == a.shape[1:]
+        A, B = np.array(a, dtype=float), np.array(b, dtype=float)
+        B[0] = B[0] + A[0] * h0
+        passes, d, T = 0, 1, len(a)
+        while d < T:
+            new_A, new_B = combine(A[:-d], B[:-d], A[d:], B[d:])
+            A[d:], B[d:] = new_A, new_B
+            passes += 1
+            d *= 2
+        assert passes == int(np.ceil(np.log2(T))) if T > 1 else passes == 0
+        return B
+
+    assert_passes("07.hillis_steele_scan", chatty_scan)
+    assert_passes("07.hillis_steele_scan", sol_hillis_steele)
+    assert_passes("07.log_space_scan", sol_log_scan)
+    # the allowance grows with the number of passes, and a loop over 512 steps is far above it
+    a, b, h0 = ch07._hs_cases(np.random.default_rng(0))[-1]
+    assert len(a) == 512 and ch07._vectorised_lines((a, b, h0)) < 2 * 512
+
+
+def test_the_line_count_is_only_taken_where_an_exercise_asks_for_it():
+    from rnnlab.grading.outcome import call_function
+
+    case = ch07._hs_cases(np.random.default_rng(0))[-1]
+    assert call_function(loop_over_steps, case).lines is None
+    counted = call_function(loop_over_steps, case, count_lines=True)
+    assert counted.lines >= 2 * len(case[0])  # the for line and its body, at every step
+    # the reference lives in the package: library code is not the student's, so it counts 0
+    assert call_function(ch07.hillis_steele_scan, case, count_lines=True).lines == 0

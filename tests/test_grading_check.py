@@ -349,3 +349,128 @@ def test_a_torch_scalar_is_told_to_use_item():
     msg = compare(roundtrip(torch.tensor(3), strict=False), 3)
     assert "is a torch.Tensor; expected an int" in msg and ".item()" in msg
 
+
+
+# ----------------------------------------------------------------------------- counting lines
+
+def test_line_counter_counts_only_student_lines_and_restores_the_previous_tracer():
+    import sys
+
+    from rnnlab.grading.outcome import CallTrace
+
+    def loop(n):
+        total = 0
+        for i in range(n):
+            total += i
+        return total
+
+    def library_only(n):
+        return int(np.arange(n).sum())  # numpy's code is not the student's
+
+    seen = []
+
+    def outer_tracer(frame, event, arg):
+        seen.append(event)
+        return None
+
+    before = sys.gettrace()
+    sys.settrace(outer_tracer)
+    try:
+        with CallTrace(count_lines=True) as small:
+            loop(10)
+        with CallTrace(count_lines=True) as large:
+            loop(100)
+        assert sys.gettrace() is outer_tracer
+    finally:
+        sys.settrace(before)
+    assert 20 <= small.lines < 40 and 200 <= large.lines < 220
+    with CallTrace(count_lines=True) as lib:
+        library_only(1000)
+    assert lib.lines == 1
+    with CallTrace(count_lines=True, is_student=lambda filename: False) as nobody:
+        loop(100)
+    assert nobody.lines == 0
+    # a counter left by an exception restores the tracer too
+    with pytest.raises(ZeroDivisionError):
+        with CallTrace(count_lines=True):
+            1 / 0
+    assert sys.gettrace() is before
+
+
+def test_max_lines_needs_its_explanation():
+    base = fx.EXERCISES[0]
+    fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
+    with pytest.raises(ValueError, match="too_many_lines"):
+        Exercise(**{**fields, "max_lines": lambda case: 10})
+    with pytest.raises(TypeError, match="max_lines"):
+        Exercise(**{**fields, "max_lines": 10, "too_many_lines": "a loop"})
+    Exercise(**{**fields, "max_lines": lambda case: 10, "too_many_lines": "a loop over the rows"})
+
+
+# ----------------------------------------------------------------------------- forbidden calls
+
+def test_an_answer_that_calls_the_reference_or_the_package_earns_nothing():
+    import types
+
+    import rnnlab.scratch as rs
+    from rnnlab.grading.checks import ch03
+
+    def by_package(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+        h, c, _ = rs.lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+        return h, c
+
+    reference = exercises()["03.lstm_step"].reference
+    rewrapped = types.FunctionType(ch03.lstm_step.__code__, {**vars(ch03), "__name__": "__main__"})
+    for func, whose, name in (
+            (ch03.lstm_step, "the grader's reference", "rnnlab.grading.checks.ch03.lstm_step"),
+            (lambda *a: reference(*a), "the grader's reference", "rnnlab.grading.checks.ch03"),
+            (rewrapped, "the grader's reference", "rnnlab.grading.checks.ch03.lstm_step"),
+            (by_package, "the package's own implementation", "rnnlab.scratch.")):
+        r = check("03.lstm_step", func, seed=0)
+        assert (r.status, r.score) == ("wrong", 0.0), r.message
+        assert whose in r.message and f"called `{name}" in r.message, r.message
+    # numpy, and the student's own helpers, are not forbidden
+    assert check("03.lstm_step", _own_lstm_step, seed=0).passed
+
+
+def _own_lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    i, f, g, o = np.split(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh, 4, axis=1)
+    c = sigmoid(f) * c_prev + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c), c
+
+
+def test_a_debugger_keeps_working_inside_check():
+    import sys
+
+    from rnnlab.grading.checks import ch03
+
+    events = []
+
+    def debugger(frame, event, arg):
+        if frame.f_code is ch03.lstm_step.__code__:
+            events.append(event)
+        return debugger
+
+    before = sys.gettrace()
+    sys.settrace(debugger)
+    try:
+        result = check("03.lstm_step", ch03.lstm_step, seed=0)
+    finally:
+        sys.settrace(before)
+    assert events, "the debugger's trace function was replaced during the call"
+    # with a debugger attached check() does not trace (the grader still does)
+    assert result.passed, result.message
+
+
+def test_forbidden_calls_must_be_module_names():
+    base = fx.EXERCISES[0]
+    fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
+    assert base.forbidden_calls == ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules")
+    for bad in (["rnnlab.scratch"], ("rnnlab..scratch",), ("",), (3,)):
+        with pytest.raises(TypeError, match="forbidden_calls"):
+            Exercise(**{**fields, "forbidden_calls": bad})
+    allowed = Exercise(**{**fields, "id": "99.add_arrays", "forbidden_calls": ()})
+    assert allowed.forbidden_calls == ()

@@ -419,3 +419,55 @@ def test_real_chapter_solution_gets_full_marks_and_its_exercise_zero(name, tmp_p
         full, zero = rows[("solution", ex.id)], rows[("untouched", ex.id)]
         assert (full["status"], full["score"]) == ("passed", f"{ex.points:g}"), full["message"]
         assert (zero["status"], zero["score"]) == ("not attempted", "0"), zero["message"]
+
+
+@pytest.mark.parametrize("isolation", [pytest.param("bwrap", marks=needs_bwrap), "process"])
+def test_the_sandbox_sees_loops_and_calls_into_the_package(isolation, tmp_path):
+    """A loop over the steps gives the right values but not the vectorised scan the exercise asks
+    for; an answer that calls the package's scan or the grader's reference is not the student's.
+    The child traces the calls and the grader rejects them, as check() does in the notebook."""
+    from rnnlab.grading import exercises
+
+    name = "07_parallel_recurrence.ipynb"
+    answers = {
+        "looper": "def hillis_steele_scan(a, b, h0):\n    h, out = h0, []\n"
+                  "    for t in range(len(a)):\n        h = a[t] * h + b[t]\n        out.append(h)\n"
+                  "    return np.stack(out)\n",
+        "borrower": "from rnnlab.scratch import scan_hillis_steele\n"
+                    "def hillis_steele_scan(a, b, h0):\n    return scan_hillis_steele(a, b, h0)\n",
+        "copier": "from rnnlab.grading.checks.ch07 import hillis_steele_scan\n",
+    }
+    for student, source in answers.items():
+        nb = nbformat.read(REPO / "solutions" / name, as_version=4)
+        cell = next(c for c in nb.cells if c.cell_type == "code" and "def hillis_steele_scan" in c.source)
+        cell.source = source
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        nbformat.write(nb, tmp_path / "subs" / student / name)
+    exs = [exercises()[i] for i in ("07.hillis_steele_scan", "07.log_space_scan")]
+    summary = grade(tmp_path / "subs", tmp_path / "out", timeout=120, isolation=isolation,
+                    exercises=exs, progress=False, echo=None, seed=0)
+    rows = {(r["student"], r["exercise"]): r for r in summary.rows}
+    for student, words in (("looper", ("the values are right", "a Python loop over the")),
+                           ("borrower", ("called `rnnlab.scratch.scan.scan_hillis_steele`",
+                                         "the package's own implementation")),
+                           ("copier", ("called `rnnlab.grading.checks.ch07.hillis_steele_scan`",
+                                       "the grader's reference"))):
+        row = rows[(student, "07.hillis_steele_scan")]
+        assert (row["status"], row["score"]) == ("wrong", "0"), row["message"]
+        assert all(w in row["message"] for w in words), row["message"]
+        scan = rows[(student, "07.log_space_scan")]  # the solution's own answer, untouched
+        assert (scan["status"], scan["score"]) == ("passed", "2"), scan["message"]
+
+
+def test_a_forged_line_count_or_call_name_is_a_wire_error():
+    from rnnlab.grading.grade import _outcomes
+    from rnnlab.grading.serialize import WireError
+
+    ok = {"results": [{"returned": None, "mutated": {}, "lines": 12}]}
+    assert _outcomes(ok, [], 1, [3])[0].lines == 12
+    for bad in (-1, 1.5, "12", True, [1]):
+        with pytest.raises(WireError, match="line count"):
+            _outcomes({"results": [{"returned": None, "mutated": {}, "lines": bad}]}, [], 1, [3])
+    for bad in ("", 3, "x" * 301, ["rnnlab.scratch"]):
+        with pytest.raises(WireError, match="forbidden call"):
+            _outcomes({"results": [{"returned": None, "mutated": {}, "called": bad}]}, [], 1, [3])

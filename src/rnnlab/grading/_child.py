@@ -4,8 +4,9 @@ It is trusted code running hostile code in the same process, so it trusts nothin
 reads the job (the notebook's code cells, the exercises' function names and the cases) *before* any
 student code runs, applies the resource limits, runs the cells in an IPython ``InteractiveShell``
 (magics and ``display`` behave as in Jupyter; shell escapes such as ``!cmd``, ``%pip`` or ``%%bash``
-are refused and reported, never run), then calls each graded function on the cases and streams what came back
-to the grader over the result pipe FD, one frame per exercise (``rnnlab.grading.serialize``: JSON and
+are refused and reported, never run), then calls each graded function on the cases under a
+``CallTrace`` (calls into forbidden modules; lines, where vectorised code is asked for) and streams
+what came back to the grader over the result pipe FD, one frame per exercise (``rnnlab.grading.serialize``: JSON and
 ``np.save(allow_pickle=False)``, never pickle). Whatever the student's code does to this process -
 patching ``rnnlab.grading.check``, printing "passed", writing forged frames, exiting early - the
 grader decides the score in its own process by comparing these values with its reference.
@@ -185,7 +186,7 @@ def main(argv):
     import rnnlab.grading
     from rnnlab.grading import serialize
     from rnnlab.grading.compare import same
-    from rnnlab.grading.outcome import error_info
+    from rnnlab.grading.outcome import CallTrace, error_info
 
     out = os.fdopen(fd, "wb", buffering=0)
     write_frame = serialize.write_frame
@@ -280,14 +281,18 @@ def main(argv):
         share = (calls_until - _time.monotonic()) / max(1, len(exercises) - k)
         ex_until = _time.monotonic() + max(share, 0.5)
         results, sent_arrays = [], []
+        count_lines = ex.get("count_lines") is True
+        forbidden = tuple(ex.get("forbidden") or ())
         for case in ex["cases"]:
             try:
                 args = list(decode(case, arrays))
                 pristine = decode(case, arrays)
                 if timeout > 0:
                     _arm(ex_until - _time.monotonic(), CallTimeBudget)
+                trace = CallTrace(forbidden, count_lines=count_lines)
                 try:
-                    returned = func(*args)
+                    with trace:
+                        returned = func(*args)
                 finally:
                     if timeout > 0:
                         _disarm()
@@ -295,6 +300,10 @@ def main(argv):
                 try:
                     entry = {"returned": encode(returned, strict=False, arrays=sent_arrays)[0],
                              "mutated": {}}
+                    if count_lines:
+                        entry["lines"] = trace.lines
+                    if trace.called:
+                        entry["called"] = trace.called
                     for j in range(len(args)):
                         if not same(args[j], pristine[j]):
                             entry["mutated"][str(j)] = encode(args[j], strict=False,

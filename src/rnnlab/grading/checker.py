@@ -5,7 +5,9 @@ in ``rnnlab grade`` and the other way round.
 
 Scoring: an exercise earns its points only when **every** case matches the reference (no partial
 credit inside an exercise). Statuses: ``"passed"``, ``"wrong"`` (wrong structure, shape, dtype or
-values, or an argument changed in place), ``"not attempted"`` (the stub still raises
+values, an argument changed in place, a call into the grader's reference or the package's own
+implementation, or a loop where the exercise asks for vectorised code: see
+:class:`~rnnlab.grading.outcome.CallTrace`), ``"not attempted"`` (the stub still raises
 ``NotImplementedError``), ``"error"`` (the function raised), ``"memory"`` (it ran out of memory),
 ``"missing"`` (no such function).
 """
@@ -247,6 +249,12 @@ def _diagnose(ex: Exercise, case: tuple, outcome: CallOutcome) -> str | None:
         problem = compare(after, ref_changed[j], atol=ex.atol, name=name, kind="argument")
         if problem:
             return f"after the call, {problem}"
+    if ex.max_lines is not None and outcome.lines is not None:
+        limit = int(ex.max_lines(case))
+        if outcome.lines > limit:
+            return (f"the values are right, but `{ex.function}` ran {outcome.lines:,} lines of its "
+                    f"own Python code (a vectorised answer runs at most {limit:,}): "
+                    f"{ex.too_many_lines}")
     return None
 
 
@@ -271,6 +279,14 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
         count = f"; {len(errors)} of {n} cases raised" if n > 1 and len(errors) > 1 else ""
         return _result(ex, status, f"on case {i + 1} of {n} ({describe_case(ex, cases[i])}), "
                                    f"{what}{count}", checked=checked, hint=True)
+    called = next(((i, o.called) for i, o in enumerate(outcomes) if o.called), None)
+    if called is not None:
+        i, name = called
+        whose = ("the grader's reference" if name.startswith("rnnlab.grading.")
+                 else "the package's own implementation")
+        return _result(ex, "wrong", f"on case {i + 1} of {n}, `{ex.function}` called `{name}`, "
+                                    f"{whose}: the points are for code you write yourself (numpy is "
+                                    f"all it needs)", checked=checked)
     first = None
     wrong = 0
     for i, (case, outcome) in enumerate(zip(cases, outcomes)):
@@ -306,7 +322,8 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
         return missing_result(ex, f"expected the function `{ex.function}`, got "
                                   f"{'None' if func is None else type(func).__name__}")
     cases = draw_cases(ex, np.random.default_rng(seed))
-    outcomes = [call_function(func, case) for case in cases]
+    outcomes = [call_function(func, case, forbidden=ex.forbidden_calls,
+                              count_lines=ex.max_lines is not None) for case in cases]
     result = judge(ex, cases, outcomes)
     if not _in_ipython():
         print(result.message)

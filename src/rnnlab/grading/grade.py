@@ -157,7 +157,13 @@ def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int]) -> li
             if not (isinstance(key, str) and key.isdigit() and int(key) < n_args[i]):
                 raise serialize.WireError("mutated argument index out of range")
             mutated[int(key)] = serialize.decode(tree, arrays)
-        out.append(CallOutcome(returned=serialize.decode(entry.get("returned"), arrays), mutated=mutated))
+        lines, called = entry.get("lines"), entry.get("called")
+        if lines is not None and not (type(lines) is int and lines >= 0):
+            raise serialize.WireError("malformed line count")
+        if called is not None and not (type(called) is str and 0 < len(called) <= 300):
+            raise serialize.WireError("malformed name of a forbidden call")
+        out.append(CallOutcome(returned=serialize.decode(entry.get("returned"), arrays),
+                               mutated=mutated, lines=lines, called=called))
     return out
 
 
@@ -332,7 +338,9 @@ def _grade_one(sub: Submission, exs: list[Exercise] | None, known: Sequence[str]
         cases = draw_cases(ex, rng)
         all_cases[ex.id] = cases
         trees = [serialize.encode(case, strict=True, arrays=arrays)[0] for case in cases]
-        job_exercises.append({"id": ex.id, "function": ex.function, "cases": trees})
+        job_exercises.append({"id": ex.id, "function": ex.function, "cases": trees,
+                              "count_lines": ex.max_lines is not None,
+                              "forbidden": list(ex.forbidden_calls)})
     uid = drop_uid(mode)
     job = serialize.pack({"sys_path": python_paths(), "cells": cells, "exercises": job_exercises,
                           "files": files, "timeout": float(limits.timeout), "uid": uid,

@@ -16,7 +16,8 @@ import rnnlab
 from rnnlab.grading.compare import same
 from rnnlab.grading.serialize import roundtrip
 
-__all__ = ["ErrorInfo", "CallOutcome", "error_info", "call_function", "one_line"]
+__all__ = ["ErrorInfo", "CallOutcome", "error_info", "call_function", "one_line", "student_code",
+           "CallTrace"]
 
 MAX_ERROR_MESSAGE = 300  # characters of an exception's message kept for the feedback
 
@@ -62,11 +63,15 @@ class ErrorInfo:
 @dataclass(frozen=True)
 class CallOutcome:
     """One call: the ``returned`` value, or the ``error`` it raised; ``mutated`` maps the index of
-    each argument the function changed in place to that argument's value after the call."""
+    each argument the function changed in place to that argument's value after the call; ``lines``
+    is how many lines of the student's own Python code the call ran (``None``: not counted) and
+    ``called`` the first forbidden function it called (:class:`CallTrace`)."""
 
     returned: Any = None
     error: ErrorInfo | None = None
     mutated: Mapping[int, Any] = field(default_factory=dict)
+    lines: int | None = None
+    called: str | None = None
 
 
 def one_line(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
@@ -81,6 +86,92 @@ def _library_roots() -> tuple[str, ...]:
     return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
 
 
+def student_code() -> Callable[[str], bool]:
+    """``is_student(filename)``: whether code from ``filename`` is the student's, i.e. not part of
+    Python, of the installed packages or of rnnlab (a notebook cell's ``<cell 3>`` or
+    ``.../ipykernel_.../123.py``, a script, a helper file beside the notebook)."""
+    roots = _library_roots()
+
+    def is_student(filename: str) -> bool:
+        if filename.startswith(("<frozen", "<string")):
+            return False
+        if filename.startswith("<"):
+            return True
+        return not os.path.realpath(filename).startswith(roots)
+
+    return is_student
+
+
+def _module_of_file(filename: str) -> str | None:
+    """``.../rnnlab/scratch/scan.py`` -> ``"rnnlab.scratch.scan"``; ``None`` outside rnnlab."""
+    package = os.path.dirname(os.path.abspath(rnnlab.__file__))
+    path = os.path.abspath(filename)
+    if not path.startswith(os.path.join(package, "")) or not path.endswith(".py"):
+        return None
+    parts = os.path.relpath(path[:-3], os.path.dirname(package)).split(os.sep)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+class CallTrace:
+    """``with CallTrace(forbidden, count_lines=True) as trace: f(...)``: what one call of a student's
+    function ran.
+
+    ``called`` is the first function it called from a module in ``forbidden`` (module names, a
+    package covering its submodules), as ``"rnnlab.scratch.lstm.lstm_step"``, or ``None``: an
+    answer that calls the package's own implementation, or the grader's reference, is not the
+    student's. With ``count_lines``, ``lines`` is how many lines of the student's own code
+    (:func:`student_code`) ran, loop iterations included: a scan over ``T`` steps in
+    ``ceil(log2 T)`` vectorised passes runs a few dozen lines, a loop a few per step.
+
+    It uses :func:`sys.settrace` (a new frame is looked at once; only the student's frames are traced
+    line by line, and only when counting) and restores the previous trace function on exit. It is a
+    measurement, not a barrier: code that switches tracing off, or copies a function's source, is
+    not seen.
+    """
+
+    def __init__(self, forbidden: tuple[str, ...] = (), *, count_lines: bool = False,
+                 is_student: Callable[[str], bool] | None = None):
+        self.lines = 0
+        self.called: str | None = None
+        self._forbidden = tuple(f"{name}." for name in forbidden)
+        self._count_lines = count_lines
+        self._is_student = is_student or student_code()
+        self._files: dict[str, tuple[bool, str | None]] = {}
+        self._previous = None
+
+    def _count(self, frame, event, arg):
+        if event == "line":
+            self.lines += 1
+        return self._count
+
+    def _enter_frame(self, frame, event, arg):
+        code = frame.f_code
+        if code is _EXIT:  # the trace's own end, not the student's call
+            return None
+        known = self._files.get(code.co_filename)
+        if known is None:
+            known = self._files[code.co_filename] = (bool(self._is_student(code.co_filename)),
+                                                     _module_of_file(code.co_filename))
+        student, file_module = known
+        if self.called is None and self._forbidden:
+            for module in (frame.f_globals.get("__name__"), file_module):
+                if isinstance(module, str) and f"{module}.".startswith(self._forbidden):
+                    self.called = f"{module}.{code.co_qualname}"
+                    break
+        return self._count if student and self._count_lines else None
+
+    def __enter__(self) -> "CallTrace":
+        self._previous = sys.gettrace()
+        sys.settrace(self._enter_frame)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.settrace(self._previous)
+
+
+_EXIT = CallTrace.__exit__.__code__
+
+
 def error_info(exc: BaseException, is_student: Callable[[str], bool] | None = None,
                where: Callable[[str, str], str | None] | None = None) -> ErrorInfo:
     """Summarise ``exc``: its type, message, and the last traceback frame that is the student's.
@@ -90,15 +181,7 @@ def error_info(exc: BaseException, is_student: Callable[[str], bool] | None = No
     the place for the message.
     """
     if is_student is None:
-        roots = _library_roots()
-
-        def is_student(filename: str) -> bool:
-            if filename.startswith("<frozen") or filename.startswith("<string"):
-                return False
-            if filename.startswith("<"):
-                return True
-            return not os.path.realpath(filename).startswith(roots)
-
+        is_student = student_code()
     line = code = place = None
     try:
         frames = traceback.extract_tb(exc.__traceback__)
@@ -124,17 +207,31 @@ def error_info(exc: BaseException, is_student: Callable[[str], bool] | None = No
     return ErrorInfo(type=type(exc).__name__, message=message, line=line, code=code, where=place)
 
 
-def call_function(func: Callable, case: tuple, **kw) -> CallOutcome:
+def call_function(func: Callable, case: tuple, *, forbidden: tuple[str, ...] = (),
+                  count_lines: bool = False, **kw) -> CallOutcome:
     """Call ``func(*copy_of_case)`` the way the grader does: on fresh copies of the arguments,
-    noting any argument it changed in place; the returned value is passed through the grader's
-    serialisation (``strict=False``), so a value that cannot cross the boundary becomes an
-    :class:`~rnnlab.grading.serialize.Unsupported` placeholder here too."""
+    noting any argument it changed in place and, under a :class:`CallTrace`, any call into the
+    ``forbidden`` modules and (with ``count_lines``) how many lines of the student's code ran. The
+    trace is left out while another trace function is set (a debugger stepping through the
+    student's code keeps working; the grader, which runs no debugger, traces every call). The
+    returned value is passed through the grader's serialisation (``strict=False``), so a value that
+    cannot cross the boundary becomes an :class:`~rnnlab.grading.serialize.Unsupported`
+    placeholder here too."""
     args = list(roundtrip(tuple(case), strict=True))
     pristine = roundtrip(tuple(case), strict=True)
+    trace = None
+    if (forbidden or count_lines) and sys.gettrace() is None:
+        trace = CallTrace(forbidden, count_lines=count_lines)
     try:
-        returned = func(*args)
+        if trace is None:
+            returned = func(*args)
+        else:
+            with trace:
+                returned = func(*args)
     except (Exception, SystemExit) as exc:  # feedback, not a crash; KeyboardInterrupt propagates
         return CallOutcome(error=error_info(exc, **kw))
     mutated = {j: roundtrip(args[j], strict=False) for j in range(len(args))
                if not same(args[j], pristine[j])}
-    return CallOutcome(returned=roundtrip(returned, strict=False), mutated=mutated)
+    return CallOutcome(returned=roundtrip(returned, strict=False), mutated=mutated,
+                       lines=trace.lines if trace is not None and count_lines else None,
+                       called=None if trace is None else trace.called)

@@ -27,6 +27,9 @@ import numpy as np
 
 __all__ = ["Exercise"]
 
+# what an answer may not call: the grader's references and the package's own implementations
+FORBIDDEN_CALLS = ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules")
+
 _ID = re.compile(r"^(?P<chapter>\d{2})\.(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -57,6 +60,16 @@ class Exercise:
         outputs closest to the likely cause (for a backward pass: the gradient of the bias, the sum
         of the pre-activation gradients, before what is computed from it), so that the message names
         where the error enters rather than the first output in return order.
+    max_lines: optional ``max_lines(case) -> int``, for exercises that ask for vectorised code: the
+        most lines of the student's own Python a call may run on ``case`` (counted by
+        :class:`rnnlab.grading.outcome.LineCounter`, loop iterations included). A call with right
+        values that runs more is ``"wrong"``, with ``too_many_lines`` saying what the count means.
+    too_many_lines: one line, e.g. "a loop over positions, where the exercise asks for ..."; required
+        with ``max_lines``.
+    forbidden_calls: modules (a package covers its submodules) whose functions the answer may not
+        call: by default the grader (whose references are the answers) and the package's own
+        implementations in ``rnnlab.scratch`` and ``rnnlab.modules``. A call into them makes the
+        answer ``"wrong"`` whatever it returns.
     """
 
     id: str
@@ -73,6 +86,9 @@ class Exercise:
     hint: str = ""
     judge: Callable[[tuple, Any, Any], tuple[bool, str]] | None = None
     report_order: tuple[str, ...] = ()
+    max_lines: Callable[[tuple], int] | None = None
+    too_many_lines: str = ""
+    forbidden_calls: tuple[str, ...] = FORBIDDEN_CALLS
 
     def __post_init__(self) -> None:
         match = _ID.match(self.id) if isinstance(self.id, str) else None
@@ -115,6 +131,17 @@ class Exercise:
                              f"output_names once, got {self.report_order!r}")
         if not isinstance(self.hint, str) or "\n" in self.hint:
             raise ValueError(f"Exercise {self.id!r}: hint must be one line of text")
+        if not isinstance(self.forbidden_calls, tuple) or not all(
+                isinstance(m, str) and m and all(p.isidentifier() for p in m.split("."))
+                for m in self.forbidden_calls):
+            raise TypeError(f"Exercise {self.id!r}: forbidden_calls must be a tuple of module names, "
+                            f"got {self.forbidden_calls!r}")
+        if self.max_lines is not None and not callable(self.max_lines):
+            raise TypeError(f"Exercise {self.id!r}: max_lines must be callable or None")
+        if not isinstance(self.too_many_lines, str) or "\n" in self.too_many_lines \
+                or (self.max_lines is not None and not self.too_many_lines.strip()):
+            raise ValueError(f"Exercise {self.id!r}: too_many_lines must be one line of text, "
+                             f"required with max_lines")
 
     @property
     def chapter(self) -> str:

@@ -15,6 +15,10 @@ id                              what the student writes
                                 ``b``, ``h0`` of either sign
 ==============================  ==============================================================
 
+Both scans must be vectorised over the steps: their last case is long (512 and 1200 steps) and a
+call that runs more lines of the student's own Python than ``_vectorised_lines`` allows (a loop over
+the steps runs at least two per step) is wrong though its values are right (``Exercise.max_lines``).
+
 Shapes: ``a``, ``b``, ``h``, ``dh`` are ``(T, N, H)`` (time first), ``h0`` is ``(N, H)``; for the
 minGRU step ``x`` is ``(N, I)``, ``h_prev`` ``(N, H)``, ``weight_ih`` ``(2H, I)``, ``bias_ih``
 ``(2H,)``. The references are written here independently of :mod:`rnnlab.scratch`;
@@ -112,6 +116,19 @@ def hillis_steele_scan(a, b, h0):
     return _hillis_steele(a, b, h0)
 
 
+def _hs_cases(rng):
+    # a long one, where a loop over positions runs far more lines than ceil(log2 512) = 9 passes
+    return _scan_cases(rng) + [(rng.uniform(-1.0, 1.0, (512, 1, 2)), _normal(rng, 512, 1, 2, scale=1.0),
+                                _normal(rng, 1, 2, scale=1.0))]
+
+
+def _vectorised_lines(case):
+    """Lines of Python a vectorised answer may run on ``case``: 20 per pass of a scan over its
+    ``T`` steps plus 80 (the chapter's answers run under 30 in all; a loop over the steps runs at
+    least two per step)."""
+    return 20 * int(np.ceil(np.log2(max(case[0].shape[0], 2)))) + 80
+
+
 def _hs_mistake(**switches):
     def wrong(a, b, h0):
         return _hillis_steele(a, b, h0, **switches)
@@ -124,7 +141,7 @@ HILLIS_STEELE_SCAN = Exercise(
     function="hillis_steele_scan",
     points=3.0,
     title="All states of h_t = a_t h_{t-1} + b_t by a Hillis-Steele scan",
-    cases=_scan_cases,
+    cases=_hs_cases,
     reference=hillis_steele_scan,
     mistakes={
         "operator order swapped: position t must take (pair at t - d) o (its own pair), the "
@@ -141,6 +158,9 @@ HILLIS_STEELE_SCAN = Exercise(
     hint="Fold h0 into the first pair; at each distance d = 1, 2, 4, ... every position t >= d "
          "combines the pair at t - d with its own pair (earlier one first); compute both new arrays "
          "from the old ones before writing either.",
+    max_lines=_vectorised_lines,
+    too_many_lines="a Python loop over the positions or steps; the exercise asks for ceil(log2 T) "
+                   "passes, each combining whole slices at once",
 )
 
 
@@ -342,6 +362,9 @@ LOG_SPACE_SCAN = Exercise(
     atol=1e-10,
     hint="Prepend h0 to b and 0 to a*; apply the chapter's log-space formula to the positive parts "
          "max(v, 0) and to the negative parts max(-v, 0) separately, and subtract the two results.",
+    max_lines=_vectorised_lines,
+    too_many_lines="a Python loop over the steps; the exercise asks for Heinsen's form, computed for "
+                   "all steps at once with np.cumsum and np.logaddexp.accumulate",
 )
 
 EXERCISES = [COMBINE, HILLIS_STEELE_SCAN, MINGRU_STEP, SCAN_BACKWARD, LOG_SPACE_SCAN]
