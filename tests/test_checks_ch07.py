@@ -333,3 +333,130 @@ def test_the_line_count_is_only_taken_where_an_exercise_asks_for_it():
     assert counted.lines >= 2 * len(case[0])  # the for line and its body, at every step
     # the reference lives in the package: library code is not the student's, so it counts 0
     assert call_function(ch07.hillis_steele_scan, case, count_lines=True).lines == 0
+
+
+# ----------------------------------------------------------------------------- what the trace must not miss or blame
+def vectorised_scan(a, b, h0):
+    A, B = a.copy(), b.copy()
+    B[0] = B[0] + A[0] * h0
+    d = 1
+    while d < len(a):
+        A[d:], B[d:] = A[:-d] * A[d:], A[d:] * B[:-d] + B[d:]
+        d *= 2
+    return B
+
+
+def test_a_loop_or_a_reference_call_in_a_thread_started_by_the_answer_is_seen():
+    import threading
+
+    reference = exercises()["07.hillis_steele_scan"].reference
+
+    def in_thread(work):
+        def answer(a, b, h0):
+            out = {}
+            worker = threading.Thread(target=lambda: out.update(h=work(a, b, h0)))
+            worker.start()
+            worker.join()
+            return out["h"]
+        return answer
+
+    hook = threading.gettrace() if hasattr(threading, "gettrace") else None
+    assert_rejected("07.hillis_steele_scan", in_thread(loop_over_steps), "the values are right",
+                    "a Python loop over the positions")
+    assert_rejected("07.hillis_steele_scan", in_thread(reference),
+                    "called `rnnlab.grading.checks.ch07.hillis_steele_scan`")
+    assert_passes("07.hillis_steele_scan", in_thread(vectorised_scan))
+    if hasattr(threading, "gettrace"):
+        assert threading.gettrace() is hook  # the hook for new threads is restored
+
+
+def test_a_library_installed_outside_the_prefix_is_not_the_students_code(tmp_path, monkeypatch):
+    """numpy from `pip install --user` (or a site-packages folder on sys.path outside the
+    interpreter's prefix) is library code: its lines are not the student's."""
+    import importlib
+    import site
+
+    user_site = tmp_path / "user-site"
+    user_site.mkdir()
+    (user_site / "padlib.py").write_text(
+        "import numpy as np\n\n\n"
+        "def shift(x, d, fill):  # a library function that runs many lines per call\n"
+        "    out = np.empty_like(x)\n"
+        "    for k in range(40):\n"
+        "        pass\n"
+        "    out[:d] = fill\n"
+        "    out[d:] = x[:-d]\n"
+        "    return out\n")
+    monkeypatch.setattr(site, "getusersitepackages", lambda: str(user_site))
+    monkeypatch.syspath_prepend(str(user_site))
+    padlib = importlib.import_module("padlib")
+
+    def padded_scan(a, b, h0):
+        A, B = a.copy(), b.copy()
+        B[0] = B[0] + A[0] * h0
+        d = 1
+        while d < len(a):
+            A, B = padlib.shift(A, d, 1.0) * A, A * padlib.shift(B, d, 0.0) + B
+            d *= 2
+        return B
+
+    assert_passes("07.hillis_steele_scan", padded_scan)
+    from rnnlab.grading.outcome import student_code
+
+    site_packages = tmp_path / "lib" / "python3.11" / "site-packages"
+    monkeypatch.syspath_prepend(str(site_packages))
+    is_student = student_code()
+    assert not is_student(str(user_site / "padlib.py"))
+    assert not is_student(str(site_packages / "scipy" / "special" / "_logsumexp.py"))
+    assert is_student(str(tmp_path / "my_helpers.py"))  # a helper beside the notebook
+
+
+def test_importing_a_module_of_the_package_inside_the_answer_is_not_a_call():
+    """The first `import rnnlab.modules` runs that module's own code; the answer called nothing."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from rnnlab.grading import check
+        assert "rnnlab.modules" not in sys.modules
+
+        def scan(a, b, h0):
+            import rnnlab.experiments.ch07  # e.g. for a plot; it imports rnnlab.modules
+            A, B = a.copy(), b.copy()
+            B[0] = B[0] + A[0] * h0
+            d = 1
+            while d < len(a):
+                A[d:], B[d:] = A[:-d] * A[d:], A[d:] * B[:-d] + B[d:]
+                d *= 2
+            return B
+
+        def by_module(a, b, h0):
+            import torch
+            import rnnlab.modules as rm
+            return rm.linear_scan(*(torch.from_numpy(v) for v in (a, b, h0))).numpy()
+
+        print("status:", check("07.hillis_steele_scan", scan, seed=0).status)
+        print("message:", check("07.hillis_steele_scan", by_module, seed=0).message)
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    said = dict(line.split(": ", 1) for line in run.stdout.splitlines()
+                if line.startswith(("status: ", "message: ")))
+    status, message = said["status"], said["message"]
+    assert status == "passed", run.stdout
+    assert "called `rnnlab.modules." in message and "<module>" not in message, message
+
+
+def test_code_run_under_a_module_name_of_the_package_still_calls_the_reference():
+    reference = exercises()["07.hillis_steele_scan"].reference
+
+    def disguised(a, b, h0):  # module-level code that claims to be rnnlab's is not an import
+        namespace = {"__name__": "rnnlab.scratch.disguise", "ref": reference, "args": (a, b, h0)}
+        exec(compile("out = ref(*args)", "<string>", "exec"), namespace)
+        return namespace["out"]
+
+    assert_rejected("07.hillis_steele_scan", disguised,
+                    "called `rnnlab.grading.checks.ch07.hillis_steele_scan`")

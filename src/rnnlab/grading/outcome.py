@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import linecache
 import os
+import site
 import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -81,8 +83,21 @@ def one_line(text: str, limit: int = MAX_ERROR_MESSAGE) -> str:
 
 
 def _library_roots() -> tuple[str, ...]:
+    """Folders whose code is not the student's: the interpreter's prefixes, rnnlab, and every
+    folder packages are installed in, also outside the prefix (``pip install --user``, a
+    Homebrew or ``--target`` site-packages on the path)."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix,
              os.path.dirname(os.path.abspath(rnnlab.__file__))}
+    try:
+        roots.update(site.getsitepackages())
+    except Exception:  # a virtualenv's old site.py, or an embedded interpreter
+        pass
+    try:
+        roots.add(site.getusersitepackages())
+    except Exception:
+        pass
+    roots.update(p for p in sys.path if isinstance(p, str)
+                 and os.path.basename(os.path.normpath(p)) in ("site-packages", "dist-packages"))
     return tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
 
 
@@ -123,10 +138,14 @@ class CallTrace:
     (:func:`student_code`) ran, loop iterations included: a scan over ``T`` steps in
     ``ceil(log2 T)`` vectorised passes runs a few dozen lines, a loop a few per step.
 
+    Importing a module of rnnlab during the call (its module-level code and what that code calls)
+    is not a call: an answer that imports ``rnnlab.experiments.ch07`` for a plot called nothing.
+
     It uses :func:`sys.settrace` (a new frame is looked at once; only the student's frames are traced
-    line by line, and only when counting) and restores the previous trace function on exit. It is a
-    measurement, not a barrier: code that switches tracing off, or copies a function's source, is
-    not seen.
+    line by line, and only when counting), also in the threads the call starts
+    (:func:`threading.settrace`), and restores both previous trace functions on exit. It is a
+    measurement, not a barrier: code that switches tracing off, runs in a thread started before the
+    call or in another process, or copies a function's source, is not seen.
     """
 
     def __init__(self, forbidden: tuple[str, ...] = (), *, count_lines: bool = False,
@@ -137,36 +156,65 @@ class CallTrace:
         self._count_lines = count_lines
         self._is_student = is_student or student_code()
         self._files: dict[str, tuple[bool, str | None]] = {}
-        self._previous = None
+        self._previous = self._previous_threads = None
+        self._thread = self._floor = None
+        self._active = False
 
     def _count(self, frame, event, arg):
         if event == "line":
             self.lines += 1
         return self._count
 
+    def _known(self, filename: str) -> tuple[bool, str | None]:
+        known = self._files.get(filename)
+        if known is None:
+            known = self._files[filename] = (bool(self._is_student(filename)),
+                                             _module_of_file(filename))
+        return known
+
+    def _importing(self, frame) -> bool:
+        """Whether ``frame`` runs while a module of rnnlab is being imported inside the call (it is
+        that module's code, or called by it)."""
+        while frame is not None and frame is not self._floor:
+            code = frame.f_code
+            if code.co_name == "<module>":  # a module's own code, from its file, in its namespace
+                module = self._known(code.co_filename)[1]
+                loaded = sys.modules.get(module) if module else None
+                if loaded is not None and getattr(loaded, "__dict__", None) is frame.f_globals:
+                    return True
+            frame = frame.f_back
+        return False
+
     def _enter_frame(self, frame, event, arg):
+        if not self._active:  # a thread started by the call outlived it: stop tracing it
+            if threading.current_thread() is not self._thread:
+                sys.settrace(self._previous_threads)
+            return None
         code = frame.f_code
         if code is _EXIT:  # the trace's own end, not the student's call
             return None
-        known = self._files.get(code.co_filename)
-        if known is None:
-            known = self._files[code.co_filename] = (bool(self._is_student(code.co_filename)),
-                                                     _module_of_file(code.co_filename))
-        student, file_module = known
+        student, file_module = self._known(code.co_filename)
         if self.called is None and self._forbidden:
             for module in (frame.f_globals.get("__name__"), file_module):
                 if isinstance(module, str) and f"{module}.".startswith(self._forbidden):
-                    self.called = f"{module}.{code.co_qualname}"
+                    if not self._importing(frame):
+                        self.called = f"{module}.{code.co_qualname}"
                     break
         return self._count if student and self._count_lines else None
 
     def __enter__(self) -> "CallTrace":
-        self._previous = sys.gettrace()
+        self._previous, self._previous_threads = sys.gettrace(), threading.gettrace()
+        self._thread, self._floor = threading.current_thread(), sys._getframe(1)
+        self._active = True
+        threading.settrace(self._enter_frame)
         sys.settrace(self._enter_frame)
         return self
 
     def __exit__(self, *exc) -> None:
         sys.settrace(self._previous)
+        threading.settrace(self._previous_threads)
+        self._active = False
+        self._floor = None
 
 
 _EXIT = CallTrace.__exit__.__code__
