@@ -463,11 +463,26 @@ def test_a_forged_line_count_or_call_name_is_a_wire_error():
     from rnnlab.grading.grade import _outcomes
     from rnnlab.grading.serialize import WireError
 
-    ok = {"results": [{"returned": None, "mutated": {}, "lines": 12}]}
-    assert _outcomes(ok, [], 1, [3])[0].lines == 12
+    forbidden = ("rnnlab.grading", "rnnlab.scratch")
+
+    def outcomes(entry, count_lines=True):
+        return _outcomes({"results": [{"returned": None, "mutated": {}, **entry}]}, [], 1, [3],
+                         count_lines=count_lines, forbidden=forbidden)
+
+    assert outcomes({"lines": 12})[0].lines == 12
+    called = "rnnlab.scratch.scan.scan_hillis_steele.<locals>.<lambda>"
+    assert outcomes({"lines": 0, "called": called})[0].called == called
+    assert outcomes({}, count_lines=False)[0].lines is None
     for bad in (-1, 1.5, "12", True, [1]):
         with pytest.raises(WireError, match="line count"):
-            _outcomes({"results": [{"returned": None, "mutated": {}, "lines": bad}]}, [], 1, [3])
-    for bad in ("", 3, "x" * 301, ["rnnlab.scratch"]):
+            outcomes({"lines": bad})
+    # a count the grader asked for is missing, or one it did not ask for is sent
+    with pytest.raises(WireError, match="line count"):
+        outcomes({})
+    with pytest.raises(WireError, match="line count"):
+        outcomes({"lines": 3}, count_lines=False)
+    # the name must be a function of a forbidden module, on one line: it goes into the message
+    for bad in ("", 3, "x" * 301, ["rnnlab.scratch"], "numpy.sum", "rnnlab.scratchy.f",
+                "rnnlab.scratch.f`\nScore: 3/3", "rnnlab.scratch.f\npassed"):
         with pytest.raises(WireError, match="forbidden call"):
-            _outcomes({"results": [{"returned": None, "mutated": {}, "called": bad}]}, [], 1, [3])
+            outcomes({"lines": 1, "called": bad})

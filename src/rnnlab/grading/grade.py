@@ -138,7 +138,15 @@ class _RunReader:
                 self.exercise_frames.setdefault(header["id"], (header, arrays))
 
 
-def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int]) -> list[CallOutcome]:
+# a function's module and qualified name, as CallTrace writes it (``<locals>``, ``<lambda>``...)
+_CALLED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.(<[a-z]+>|[A-Za-z_][A-Za-z0-9_]*))+")
+
+
+def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int], *,
+              count_lines: bool = False, forbidden: Sequence[str] = ()) -> list[CallOutcome]:
+    """The child's ``results`` for one exercise, checked: each a returned value (with the arguments
+    it changed, the line count where the grader asked for one and the forbidden call it saw, if
+    any) or an error."""
     results = header.get("results")
     if type(results) is not list or len(results) != n_cases:
         raise serialize.WireError("wrong number of results")
@@ -158,9 +166,14 @@ def _outcomes(header: dict, arrays: list, n_cases: int, n_args: list[int]) -> li
                 raise serialize.WireError("mutated argument index out of range")
             mutated[int(key)] = serialize.decode(tree, arrays)
         lines, called = entry.get("lines"), entry.get("called")
+        if (lines is not None) != count_lines:
+            raise serialize.WireError("a line count is missing" if count_lines else
+                                      "a line count the grader did not ask for")
         if lines is not None and not (type(lines) is int and lines >= 0):
             raise serialize.WireError("malformed line count")
-        if called is not None and not (type(called) is str and 0 < len(called) <= 300):
+        if called is not None and not (type(called) is str and len(called) <= 300
+                                       and _CALLED.fullmatch(called)
+                                       and called.startswith(tuple(f"{m}." for m in forbidden))):
             raise serialize.WireError("malformed name of a forbidden call")
         out.append(CallOutcome(returned=serialize.decode(entry.get("returned"), arrays),
                                mutated=mutated, lines=lines, called=called))
@@ -362,7 +375,8 @@ def _verdict(ex: Exercise, cases: list[tuple], run: RunResult, reader: _RunReade
     if header.get("status") == "missing":
         return missing_result(ex, _missing_message(ex, header, cells, reader))
     try:
-        outcomes = _outcomes(header, arrays, len(cases), [len(c) for c in cases])
+        outcomes = _outcomes(header, arrays, len(cases), [len(c) for c in cases],
+                             count_lines=ex.max_lines is not None, forbidden=ex.forbidden_calls)
     except (serialize.WireError, ValueError) as err:
         return missing_result(ex, f"the notebook's process sent results that could not be read "
                                   f"({err})", status="crashed")
