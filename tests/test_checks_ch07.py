@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rnnlab.scratch as rs
-from rnnlab.grading import exercises
+from rnnlab.grading import check, exercises
 from rnnlab.grading.checks import ch07
 
 from _check_helpers import assert_passes, assert_rejected
@@ -459,3 +459,19 @@ def test_code_run_under_a_module_name_of_the_package_still_calls_the_reference()
         return namespace["out"]
 
     assert_rejected("07.hillis_steele_scan", disguised, "` called `rnnlab.")
+
+
+def test_under_a_debugger_the_check_says_it_did_not_count_the_lines():
+    import sys
+
+    def debugger(frame, event, arg):
+        return None
+
+    before = sys.gettrace()
+    sys.settrace(debugger)
+    try:
+        result = check("07.hillis_steele_scan", loop_over_steps, seed=0)
+    finally:
+        sys.settrace(before)
+    assert result.passed and "debugger is attached" in result.message, result.message
+    assert "calls or how many lines it runs: the grader does" in result.message, result.message

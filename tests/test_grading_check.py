@@ -461,8 +461,13 @@ def test_a_debugger_keeps_working_inside_check():
     finally:
         sys.settrace(before)
     assert events, "the debugger's trace function was replaced during the call"
-    # with a debugger attached check() does not trace (the grader still does)
+    # with a debugger attached check() does not trace (the grader still does), and says so: a
+    # student must not read "passed" as the grader's verdict on the calls
     assert result.passed, result.message
+    assert result.message.endswith("; a debugger is attached, so this check did not see what "
+                                   "`lstm_step` calls: the grader does"), result.message
+    assert sys.gettrace() is before
+    assert "debugger" not in check("03.lstm_step", _own_lstm_step, seed=0).message
 
 
 def test_forbidden_calls_must_be_module_names():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -322,9 +322,16 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
         return missing_result(ex, f"expected the function `{ex.function}`, got "
                                   f"{'None' if func is None else type(func).__name__}")
     cases = draw_cases(ex, np.random.default_rng(seed))
+    traced = sys.gettrace() is None  # else call_function leaves the debugger's tracer alone
     outcomes = [call_function(func, case, forbidden=ex.forbidden_calls,
                               count_lines=ex.max_lines is not None) for case in cases]
     result = judge(ex, cases, outcomes)
+    if not traced and result.passed and (ex.forbidden_calls or ex.max_lines is not None):
+        lines = " or how many lines it runs" if ex.max_lines is not None else ""
+        note = (f"; a debugger is attached, so this check did not see what `{ex.function}` "
+                f"calls{lines}: the grader does")
+        result = replace(result, message=result.message + note,
+                                     detail=result.detail + note)
     if not _in_ipython():
         print(result.message)
     return result
