@@ -479,3 +479,16 @@ def test_forbidden_calls_must_be_module_names():
             Exercise(**{**fields, "forbidden_calls": bad})
     allowed = Exercise(**{**fields, "id": "99.add_arrays", "forbidden_calls": ()})
     assert allowed.forbidden_calls == ()
+
+
+def test_a_call_into_the_grader_that_is_not_a_reference_is_not_called_one():
+    from rnnlab.grading.compare import same
+
+    def with_grader_helper(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+        assert same(x, x)  # the grader's comparison, not an answer
+        return _own_lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+
+    r = check("03.lstm_step", with_grader_helper, seed=0)
+    assert (r.status, r.score) == ("wrong", 0.0), r.message
+    assert "called `rnnlab.grading.compare.same`, the grader's own code:" in r.message, r.message
+    assert "reference" not in r.message, r.message

@@ -282,8 +282,10 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
     called = next(((i, o.called) for i, o in enumerate(outcomes) if o.called), None)
     if called is not None:
         i, name = called
-        whose = ("the grader's reference" if name.startswith("rnnlab.grading.")
-                 else "the package's own implementation")
+        whose = ("the grader's reference" if name.startswith("rnnlab.grading.checks.")
+                 else "the grader's own code" if name.startswith("rnnlab.grading.")
+                 else "the package's own implementation" if name.startswith("rnnlab.")
+                 else "a module this exercise does not allow")
         return _result(ex, "wrong", f"on case {i + 1} of {n}, `{ex.function}` called `{name}`, "
                                     f"{whose}: the points are for code you write yourself (numpy is "
                                     f"all it needs)", checked=checked)
