@@ -475,3 +475,17 @@ def test_under_a_debugger_the_check_says_it_did_not_count_the_lines():
         sys.settrace(before)
     assert result.passed and "debugger is attached" in result.message, result.message
     assert "calls or how many lines it runs: the grader does" in result.message, result.message
+
+
+def test_a_loop_written_on_one_line_is_rejected_too():
+    def one_line(a, b, h0):
+        h, out = h0, []
+        for t in range(len(a)): h = a[t] * h + b[t]; out.append(h)  # noqa: E701,E702
+        return np.stack(out)
+
+    from rnnlab.grading.outcome import call_function
+
+    case = ch07._hs_cases(np.random.default_rng(0))[-1]
+    assert call_function(one_line, case, count_lines=True).lines >= len(case[0])  # one per step
+    for exercise_id in ("07.hillis_steele_scan", "07.log_space_scan"):
+        assert_rejected(exercise_id, one_line, "the values are right", "a Python loop over the")

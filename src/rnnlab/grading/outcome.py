@@ -136,7 +136,7 @@ class CallTrace:
     answer that calls the package's own implementation, or the grader's reference, is not the
     student's. With ``count_lines``, ``lines`` is how many lines of the student's own code
     (:func:`student_code`) ran, loop iterations included: a scan over ``T`` steps in
-    ``ceil(log2 T)`` vectorised passes runs a few dozen lines, a loop a few per step.
+    ``ceil(log2 T)`` vectorised passes runs a few dozen lines, a loop at least one per step.
 
     Importing a module of rnnlab during the call (its module-level code and what that code calls)
     is not a call: an answer that imports ``rnnlab.experiments.ch07`` for a plot called nothing.

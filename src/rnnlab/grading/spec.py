@@ -62,7 +62,7 @@ class Exercise:
         where the error enters rather than the first output in return order.
     max_lines: optional ``max_lines(case) -> int``, for exercises that ask for vectorised code: the
         most lines of the student's own Python a call may run on ``case`` (counted by
-        :class:`rnnlab.grading.outcome.LineCounter`, loop iterations included). A call with right
+        :class:`rnnlab.grading.outcome.CallTrace`, loop iterations included). A call with right
         values that runs more is ``"wrong"``, with ``too_many_lines`` saying what the count means.
     too_many_lines: one line, e.g. "a loop over positions, where the exercise asks for ..."; required
         with ``max_lines``.
