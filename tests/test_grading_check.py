@@ -492,3 +492,35 @@ def test_a_call_into_the_grader_that_is_not_a_reference_is_not_called_one():
     assert (r.status, r.score) == ("wrong", 0.0), r.message
     assert "called `rnnlab.grading.compare.same`, the grader's own code:" in r.message, r.message
     assert "reference" not in r.message, r.message
+
+
+def test_an_alarm_that_ends_the_traced_call_restores_both_tracers():
+    """The grader's time budget raises a BaseException from a signal handler inside the call."""
+    import signal
+    import sys
+    import threading
+
+    from rnnlab.grading.outcome import CallTrace
+
+    class Budget(BaseException):
+        pass
+
+    def ring(signum, frame):
+        raise Budget()
+
+    def endless():
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        while True:
+            pass
+
+    old = signal.signal(signal.SIGALRM, ring)
+    before, hook = sys.gettrace(), threading.gettrace()
+    try:
+        with pytest.raises(Budget):
+            with CallTrace(("rnnlab.scratch",), count_lines=True) as trace:
+                endless()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert sys.gettrace() is before and threading.gettrace() is hook
+    assert trace.lines > 10 and trace.called is None
