@@ -436,6 +436,10 @@ def test_the_sandbox_sees_loops_and_calls_into_the_package(isolation, tmp_path):
         "borrower": "from rnnlab.scratch import scan_hillis_steele\n"
                     "def hillis_steele_scan(a, b, h0):\n    return scan_hillis_steele(a, b, h0)\n",
         "copier": "from rnnlab.grading.checks.ch07 import hillis_steele_scan\n",
+        "threader": "import threading\nfrom rnnlab.scratch import scan_hillis_steele\n"
+                    "def hillis_steele_scan(a, b, h0):\n    out = []\n"
+                    "    t = threading.Thread(target=lambda: out.append(scan_hillis_steele(a, b, h0)))\n"
+                    "    t.start()\n    t.join()\n    return out[0]\n",
     }
     for student, source in answers.items():
         nb = nbformat.read(REPO / "solutions" / name, as_version=4)
@@ -451,7 +455,8 @@ def test_the_sandbox_sees_loops_and_calls_into_the_package(isolation, tmp_path):
                            ("borrower", ("called `rnnlab.scratch.scan.scan_hillis_steele`",
                                          "the package's own implementation")),
                            ("copier", ("called `rnnlab.grading.checks.ch07.hillis_steele_scan`",
-                                       "the grader's reference"))):
+                                       "the grader's reference")),
+                           ("threader", ("called `rnnlab.scratch.scan.scan_hillis_steele`",))):
         row = rows[(student, "07.hillis_steele_scan")]
         assert (row["status"], row["score"]) == ("wrong", "0"), row["message"]
         assert all(w in row["message"] for w in words), row["message"]
@@ -486,3 +491,19 @@ def test_a_forged_line_count_or_call_name_is_a_wire_error():
                 "rnnlab.scratch.f`\nScore: 3/3", "rnnlab.scratch.f\npassed"):
         with pytest.raises(WireError, match="forbidden call"):
             outcomes({"lines": 1, "called": bad})
+
+
+def test_the_child_puts_the_graders_import_path_first(tmp_path, monkeypatch):
+    """An editable install elsewhere (a .pth in site-packages) must not shadow the grader's rnnlab
+    in the child: the two must share the wire format and the tracing."""
+    import sys
+
+    from rnnlab.grading import _child, serialize
+
+    src = str(Path(serialize.__file__).resolve().parents[2])
+    job = tmp_path / "job.bin"
+    job.write_bytes(serialize.pack({"sys_path": [src, "/nonexistent/lib"]}, []))
+    monkeypatch.setattr(sys, "path", ["/other/checkout/src", *[p for p in sys.path if p != src], src])
+    _child._read_job(str(job))
+    assert sys.path[:3] == [src, "/nonexistent/lib", "/other/checkout/src"]
+    assert sys.path.count(src) == 1

@@ -29,9 +29,12 @@ def _read_job(path):
         raw = f.read()
     (head_len,) = struct.unpack("<I", raw[:4])
     paths = json.loads(raw[4:4 + head_len].decode("ascii")).get("sys_path", [])
-    for p in paths:
-        if p not in sys.path:
-            sys.path.append(p)
+    # first, in the grader's order: the child must import the grader's rnnlab (the same wire
+    # format and tracing), not another copy that site-packages (an editable install) also holds
+    for p in reversed(paths):
+        if p in sys.path:
+            sys.path.remove(p)
+        sys.path.insert(0, p)
     from rnnlab.grading import serialize  # importable only now: the grader chose the path
 
     return serialize.unpack(raw)
