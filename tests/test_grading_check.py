@@ -473,7 +473,8 @@ def test_a_debugger_keeps_working_inside_check():
 def test_forbidden_calls_must_be_module_names():
     base = fx.EXERCISES[0]
     fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
-    assert base.forbidden_calls == ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules")
+    assert base.forbidden_calls == ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules", "rnnlab.train",
+                                    "rnnlab.experiments")
     for bad in (["rnnlab.scratch"], ("rnnlab..scratch",), ("",), (3,)):
         with pytest.raises(TypeError, match="forbidden_calls"):
             Exercise(**{**fields, "forbidden_calls": bad})
@@ -524,3 +525,47 @@ def test_an_alarm_that_ends_the_traced_call_restores_both_tracers():
         signal.signal(signal.SIGALRM, old)
     assert sys.gettrace() is before and threading.gettrace() is hook
     assert trace.lines > 10 and trace.called is None
+
+
+def test_only_the_students_own_calls_are_forbidden_not_those_rnnlab_makes_inside():
+    """A forbidden function is the student's call when the student's code reaches it, directly or
+    through other libraries (functools, numpy); not when a part of rnnlab the answer may use calls
+    it (here rnnlab.data.parity calling rnnlab.data.synthetic.as_rng, made "forbidden" for the
+    test)."""
+    import functools
+
+    from rnnlab.data import parity, synthetic
+    from rnnlab.grading.outcome import CallTrace
+
+    forbidden = ("rnnlab.data.synthetic",)
+
+    def through_allowed():
+        return parity.parity_task(2, 3, rng=0)
+
+    def direct():
+        return synthetic.as_rng(0)
+
+    def through_numpy():
+        return np.vectorize(lambda seed: synthetic.as_rng(int(seed)).integers(9), otypes=[int])([0, 1])
+
+    for func, expected in ((through_allowed, None),
+                           (direct, "rnnlab.data.synthetic.as_rng"),
+                           (functools.partial(synthetic.as_rng, 0), "rnnlab.data.synthetic.as_rng"),
+                           (through_numpy, "rnnlab.data.synthetic.as_rng")):
+        with CallTrace(forbidden) as trace:
+            func()
+        assert trace.called == expected, (func, trace.called)
+
+
+def test_the_package_decoder_is_not_an_answer_to_the_decoding_exercises():
+    import torch
+
+    from rnnlab.train import decode
+
+    def by_package(logits, temperature, u):
+        out = decode.sample_with_temperature(torch.from_numpy(logits), temperature, torch.from_numpy(u))
+        return out.numpy()
+
+    r = check("06.sample_with_temperature", by_package, seed=0)
+    assert r.status == "wrong" and "called `rnnlab.train.decode.sample_with_temperature`" in r.message, \
+        r.message

@@ -185,6 +185,20 @@ class CallTrace:
             frame = frame.f_back
         return False
 
+    def _called_by_student(self, frame) -> bool:
+        """Whether the student's code (or the harness, when the answer *is* the forbidden function)
+        called ``frame``, directly or through other libraries' code (``functools``, numpy,
+        ``threading``), rather than a part of rnnlab the answer may use (``rnnlab.data``)."""
+        caller = frame.f_back
+        while caller is not None and caller is not self._floor:
+            student, module = self._known(caller.f_code.co_filename)
+            if student:
+                return True
+            if module is not None:  # rnnlab's code called it: not the student's call
+                return False
+            caller = caller.f_back
+        return True
+
     def _enter_frame(self, frame, event, arg):
         if not self._active:  # a thread started by the call outlived it: stop tracing it
             if threading.current_thread() is not self._thread:
@@ -197,7 +211,7 @@ class CallTrace:
         if self.called is None and self._forbidden:
             for module in (frame.f_globals.get("__name__"), file_module):
                 if isinstance(module, str) and f"{module}.".startswith(self._forbidden):
-                    if not self._importing(frame):
+                    if not self._importing(frame) and self._called_by_student(frame):
                         self.called = f"{module}.{code.co_qualname}"
                     break
         return self._count if student and self._count_lines else None

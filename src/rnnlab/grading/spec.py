@@ -28,7 +28,9 @@ import numpy as np
 __all__ = ["Exercise"]
 
 # what an answer may not call: the grader's references and the package's own implementations
-FORBIDDEN_CALLS = ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules")
+# (rnnlab.train.decode holds beam_search_step and sample_with_temperature, for example)
+FORBIDDEN_CALLS = ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules", "rnnlab.train",
+                   "rnnlab.experiments")
 
 _ID = re.compile(r"^(?P<chapter>\d{2})\.(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 

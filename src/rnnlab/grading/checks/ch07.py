@@ -15,7 +15,7 @@ id                              what the student writes
                                 ``b``, ``h0`` of either sign
 ==============================  ==============================================================
 
-Both scans must be vectorised over the steps: their last case is long (512 and 1200 steps) and a
+Both scans must be vectorised over the steps: their last case is long (2048 and 1200 steps) and a
 call that runs more lines of the student's own Python than ``_vectorised_lines`` allows (a loop over
 the steps runs at least one per step, even written on one line) is wrong though its values are
 right (``Exercise.max_lines``).
@@ -118,14 +118,15 @@ def hillis_steele_scan(a, b, h0):
 
 
 def _hs_cases(rng):
-    # a long one, where a loop over positions runs far more lines than ceil(log2 512) = 9 passes
-    return _scan_cases(rng) + [(rng.uniform(-1.0, 1.0, (512, 1, 2)), _normal(rng, 512, 1, 2, scale=1.0),
+    # a long one, where a loop over positions runs far more lines than ceil(log2 2048) = 11 passes
+    T = 2048
+    return _scan_cases(rng) + [(rng.uniform(-1.0, 1.0, (T, 1, 2)), _normal(rng, T, 1, 2, scale=1.0),
                                 _normal(rng, 1, 2, scale=1.0))]
 
 
 def _vectorised_lines(case):
     """Lines of Python a vectorised answer may run on ``case``: 20 per pass of a scan over its
-    ``T`` steps plus 80 (the chapter's answers run 32 lines on 512 steps and 15 on 1200; a loop
+    ``T`` steps plus 80 (the chapter's answers run 38 lines on 2048 steps and 15 on 1200; a loop
     over the steps runs at least one per step, two or more as usually written)."""
     return 20 * int(np.ceil(np.log2(max(case[0].shape[0], 2)))) + 80
 
