@@ -6,10 +6,11 @@ student code runs, applies the resource limits, runs the cells in an IPython ``I
 (magics and ``display`` behave as in Jupyter; shell escapes such as ``!cmd``, ``%pip`` or ``%%bash``
 are refused and reported, never run), then calls each graded function on the cases under a
 ``CallTrace`` (calls into forbidden modules; lines, where vectorised code is asked for) and streams
-what came back to the grader over the result pipe FD, one frame per exercise (``rnnlab.grading.serialize``: JSON and
-``np.save(allow_pickle=False)``, never pickle). Whatever the student's code does to this process -
-patching ``rnnlab.grading.check``, printing "passed", writing forged frames, exiting early - the
-grader decides the score in its own process by comparing these values with its reference.
+what came back to the grader over the result pipe FD, one frame per exercise
+(``rnnlab.grading.serialize``: JSON and ``np.save(allow_pickle=False)``, never pickle). Whatever
+the student's code does to this process - patching ``rnnlab.grading.check``, printing "passed",
+writing forged frames, exiting early - the grader decides the score in its own process by comparing
+these values with its reference.
 """
 import time as _time
 

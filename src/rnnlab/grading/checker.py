@@ -332,8 +332,7 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
         lines = " or how many lines it runs" if ex.max_lines is not None else ""
         note = (f"; a debugger is attached, so this check did not see what `{ex.function}` "
                 f"calls{lines}: the grader does")
-        result = replace(result, message=result.message + note,
-                                     detail=result.detail + note)
+        result = replace(result, message=result.message + note, detail=result.detail + note)
     if not _in_ipython():
         print(result.message)
     return result

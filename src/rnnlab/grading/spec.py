@@ -69,9 +69,10 @@ class Exercise:
     too_many_lines: one line, e.g. "a loop over positions, where the exercise asks for ..."; required
         with ``max_lines``.
     forbidden_calls: modules (a package covers its submodules) whose functions the answer may not
-        call: by default the grader (whose references are the answers) and the package's own
-        implementations in ``rnnlab.scratch`` and ``rnnlab.modules``. A call into them makes the
-        answer ``"wrong"`` whatever it returns.
+        call: by default (``FORBIDDEN_CALLS``) the grader, whose references are the answers, and the
+        package's own implementations in ``rnnlab.scratch``, ``rnnlab.modules``, ``rnnlab.train``
+        and ``rnnlab.experiments``. A call the student's code makes into them makes the answer
+        ``"wrong"`` whatever it returns.
     """
 
     id: str
