@@ -569,3 +569,40 @@ def test_the_package_decoder_is_not_an_answer_to_the_decoding_exercises():
     r = check("06.sample_with_temperature", by_package, seed=0)
     assert r.status == "wrong" and "called `rnnlab.train.decode.sample_with_temperature`" in r.message, \
         r.message
+
+
+def test_a_value_nested_too_deeply_or_too_large_to_send_is_wrong_not_a_crash():
+    """The child encodes what it cannot send as a placeholder; the placeholder must itself be a
+    tree the grader decodes (a nesting or size just past the limits was a WireError: `crashed`)."""
+    def deep(a, b):
+        x = [a + b]
+        for _ in range(100):
+            x = [x]
+        return x
+
+    def long_list(a, b):
+        return [0.5] * 300_000
+
+    for mutant, says in ((deep, "nested too deeply"), (long_list, "too large")):
+        tree, arrays = encode(mutant(np.ones(2), np.ones(2)), strict=False)
+        assert isinstance(decode(tree, arrays), Unsupported)  # one placeholder, decodable
+        r = check("99.add_arrays", mutant)
+        assert r.status == "wrong" and r.score == 0, r.message
+        assert says in r.message, r.message
+    with pytest.raises(TypeError):
+        encode(deep(np.ones(2), np.ones(2)))
+
+
+def test_an_int_beyond_int64_is_wrong_not_an_error_of_the_grader():
+    """A returned Python int that no numpy integer holds (10**400: float() overflows in the
+    comparison; 10**5000: past JSON's digit limit) is a wrong type, never 'tell the course staff';
+    a forged tree holding one is refused."""
+    for big in (10**400, -10**5000, 2**63):
+        r = check("99.scale", lambda x, factor, big=big: (x * factor, big))
+        assert r.status == "wrong" and r.score == 0, r.message
+        assert "int64" in r.message, r.message
+    assert decode(*encode(2**63 - 1)) == 2**63 - 1 and decode(*encode(-2**63)) == -2**63
+    with pytest.raises(WireError):
+        decode({"t": "list", "v": [10**400]}, [])
+    with pytest.raises(TypeError):
+        encode(2**64)

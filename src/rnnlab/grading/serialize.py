@@ -8,9 +8,11 @@ arrays (each with ``np.save(..., allow_pickle=False)``) into one byte string; :f
 arrays are loaded with ``allow_pickle=False`` after their header has been checked against their
 length, object dtypes are refused, and the tree may only contain the node types written here.
 
-A value of any other type (a torch tensor, a generator, an object) is refused by ``encode(strict=True)``;
-``encode(strict=False)`` replaces it by an :class:`Unsupported` placeholder so that the judge can say
-"returned a torch.Tensor; expected a numpy array".
+A value of any other type (a torch tensor, a generator, an object), an ``int`` outside the int64 range
+or a value nested more than :data:`MAX_DEPTH` deep or of more than :data:`MAX_NODES` nodes is refused
+by ``encode(strict=True)``; ``encode(strict=False)`` replaces it by an :class:`Unsupported` placeholder
+(for the limits: the whole value) so that the judge can say "returned a torch.Tensor; expected a
+numpy array". Every tree ``encode`` writes, placeholders included, is one ``decode`` reads.
 """
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ __all__ = ["Unsupported", "WireError", "encode", "decode", "pack", "unpack", "ro
 ALLOWED_KINDS = frozenset("biufcUS")
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+INT_MIN, INT_MAX = -2**63, 2**63 - 1  # a Python int outside int64 does not cross (float() overflows)
+
+
+class _TooBig(Exception):
+    """Raised inside :func:`encode` when a value passes :data:`MAX_DEPTH` or :data:`MAX_NODES`."""
 
 
 class WireError(ValueError):
@@ -73,14 +80,14 @@ def encode(value: Any, *, strict: bool = True,
 
     def enc(v: Any, depth: int) -> Any:
         count[0] += 1
-        if depth > MAX_DEPTH or count[0] > MAX_NODES:
-            if strict:
-                raise TypeError("value is nested too deeply or too large to send")
-            return {"t": "?", "type": "a value nested too deeply"}
+        if depth > MAX_DEPTH:
+            raise _TooBig("value nested too deeply")
+        if count[0] > MAX_NODES:
+            raise _TooBig("value too large to send")
         if v is None or type(v) in (bool, str):
             return v
         if type(v) is int:
-            return v
+            return v if INT_MIN <= v <= INT_MAX else unsupported("int outside the int64 range")
         if type(v) is float:
             return v if math.isfinite(v) else {"t": "float", "v": repr(v)}
         if isinstance(v, np.ndarray):
@@ -112,7 +119,15 @@ def encode(value: Any, *, strict: bool = True,
                 f"None or tuples/lists/dicts of these; got {name}")
         return {"t": "?", "type": name}
 
-    return enc(value, 0), arrays
+    mark = len(arrays)
+    try:
+        return enc(value, 0), arrays
+    except _TooBig as err:  # the whole value is one placeholder, which decode() accepts
+        del arrays[mark:]
+        if strict:
+            raise TypeError(f"{err} (more than {MAX_DEPTH} levels or {MAX_NODES} values)") from None
+        return {"t": "?", "type": f"{err} (more than {MAX_DEPTH} levels or {MAX_NODES} values)"}, \
+            arrays
 
 
 def decode(tree: Any, arrays: list[np.ndarray]) -> Any:
@@ -126,7 +141,11 @@ def decode(tree: Any, arrays: list[np.ndarray]) -> Any:
         count[0] += 1
         if depth > MAX_DEPTH or count[0] > MAX_NODES:
             raise WireError("tree nested too deeply or too large")
-        if node is None or type(node) in (bool, int, float, str):
+        if node is None or type(node) in (bool, float, str):
+            return node
+        if type(node) is int:
+            if not INT_MIN <= node <= INT_MAX:
+                raise WireError("int outside the int64 range")
             return node
         if type(node) is not dict or not isinstance(node.get("t"), str):
             raise WireError(f"unexpected node of type {type(node).__name__}")
