@@ -375,3 +375,39 @@ def test_cli_accepts_the_former_sandbox_option(tmp_path, monkeypatch, old, new):
     (tmp_path / "subs").mkdir()
     assert main(["grade", "subs", "--out", "out", "--no-progress", "--sandbox", old]) == 0
     assert modes == [new]  # the isolation the grader ran with
+
+
+def test_names_a_spreadsheet_would_run_as_formulas_are_quoted_in_every_csv(tmp_path):
+    """A student folder or a file named like a formula (`=cmd|' /C calc'!A0`, `@SUM(1)`, `+1`,
+    `-2`) must not reach a spreadsheet as a formula: every CSV cell that starts with = + - @ (or a
+    tab / carriage return) and is not a number gets a leading apostrophe; manual.csv rows copied
+    from written.csv still find their student."""
+    from rnnlab.grading.generate import generate_notebook, render
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    nb = render(generate_notebook(fx.solution_notebook(), fx.NOTEBOOK))
+    names = ["=cmd|' \\C calc'!A0", "@SUM(1)", "+1", "-2", "\tx", 'a, "b"']
+    for name in names:
+        write(subs, f"{name}/{fx.NOTEBOOK}", nb)
+    write(subs, "eve/=HYPERLINK(1).ipynb", FULL)
+    summary = grade(subs, out, **{**KW, "jobs": 1})
+    assert {r["student"] for r in summary.rows} == set(names) | {"eve"}  # the rows keep the names
+    for name in ("grades.csv", "students.csv", "lms.csv", "written.csv"):
+        with open(out / name, newline="", encoding="utf-8") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+        for cell in cells:
+            if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                float(cell)  # only a number may start so
+        assert "'=cmd|' \\C calc'!A0" in cells and "'@SUM(1)" in cells, name
+    assert "'=HYPERLINK(1).ipynb" in [r["notebook"] for r in csv_rows(out / "grades.csv")]
+    written = csv_rows(out / "written.csv")
+    manual = [dict(w, score="1", max_score="1") for w in written]
+    with open(out / "manual.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(written[0]))
+        writer.writeheader()
+        writer.writerows(manual)
+    said = []
+    again = grade(subs, out, **{**KW, "echo": said.append})
+    assert "neither in SUBMISSIONS" not in "\n".join(said)
+    got = {r["student"] for r in again.rows if r["status"] == "manual"}
+    assert got == set(names)

@@ -79,14 +79,34 @@ def append(path: Path, text: str) -> None:
         os.fsync(f.fileno())
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def csv_cell(value) -> str:
+    """A value as a CSV cell a spreadsheet shows as text: a student's folder or file name such as
+    ``=cmd|' /C calc'!A0`` or ``@SUM(1)`` gets a leading apostrophe (numbers are left alone)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def uncsv_cell(text: str) -> str:
+    """Inverse of :func:`csv_cell` (a cell copied from one of the gradebook's CSV files)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def csv_text(rows: Iterable[dict], header: bool = True, fields: Sequence[str] = FIELDS) -> str:
-    """``rows`` (dicts) as CSV text with the columns ``fields``."""
+    """``rows`` (dicts) as CSV text with the columns ``fields``, each cell through :func:`csv_cell`."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
     if header:
-        writer.writeheader()
+        writer.writerow({k: csv_cell(k) for k in fields})
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 
@@ -154,8 +174,9 @@ def read_manual(path: Path, say: Callable[[str], None]) -> list[dict]:
                 say(f"warning: {path.name} line {n}: needs student, notebook, item and "
                     f"0 <= score <= max_score; skipped")
                 continue
-            out.append({"student": rec["student"].strip(), "notebook": rec["notebook"].strip(),
-                        "exercise": "manual: " + rec["item"].strip(), "score": format_points(score),
+            out.append({"student": uncsv_cell(rec["student"].strip()),
+                        "notebook": uncsv_cell(rec["notebook"].strip()),
+                        "exercise": "manual: " + uncsv_cell(rec["item"].strip()), "score": format_points(score),
                         "max_score": format_points(most), "status": "manual",
                         "message": one_line(rec.get("comment") or "scored by hand", MAX_ROW_MESSAGE)})
     return out
