@@ -30,6 +30,26 @@ def sol_lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 def sol_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """By hand, with one (N, 4H) matrix of gate derivatives (compared with torch_backward below)."""
+    H = h_prev.shape[1]
+    a = x @ weight_ih.T + h_prev @ weight_hh.T + bias_ih + bias_hh
+    s = sig(a)
+    g = np.tanh(a[:, 2 * H:3 * H])
+    i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    dc_t = dc + dh * o * (1 - tc ** 2)
+    local = np.concatenate([dc_t * g, dc_t * c_prev, dc_t * i, dh * tc], axis=1)
+    slope = s * (1 - s)
+    slope[:, 2 * H:3 * H] = 1 - g ** 2
+    da = local * slope
+    return (da @ weight_ih, da @ weight_hh, dc_t * f, np.einsum("nk,ni->ki", da, x),
+            np.einsum("nk,nh->kh", da, h_prev), np.einsum("nk->k", da))
+
+
+def torch_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """torch autograd through torch.nn.LSTMCell: the independent reference of the tests (an
+    answer may not use torch: the check refuses it)."""
     X = torch.tensor(x, requires_grad=True)
     Hp = torch.tensor(h_prev, requires_grad=True)
     Cp = torch.tensor(c_prev, requires_grad=True)
@@ -89,8 +109,10 @@ def test_references_equal_torch():
         np.testing.assert_allclose(rh, h.detach().numpy(), rtol=0, atol=1e-12)
         np.testing.assert_allclose(rc, c.detach().numpy(), rtol=0, atol=1e-12)
     for case in ch03._bw_cases(rng):
-        for got, exp in zip(ch03.lstm_step_backward(*case), sol_backward(*case)):
+        expected = torch_backward(*case)
+        for got, by_hand, exp in zip(ch03.lstm_step_backward(*case), sol_backward(*case), expected):
             np.testing.assert_allclose(got, exp, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(by_hand, exp, rtol=0, atol=1e-12)
     # seed conversion: the converted cell computes the seed's function
     for case in ch03._seed_cases(rng):
         W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o = case
@@ -355,3 +377,73 @@ def test_float32_arithmetic_gets_the_same_verdict_on_every_seed():
         assert not result.passed and result.status == "wrong", (seed, result.message)
         assert "precision of float32" in result.message, (seed, result.message)
         assert check("03.lstm_step", sol_lstm_step, seed=seed).passed, seed
+
+
+# ----------------------------------------------------------------------------- rules and boundaries
+def torch_cell_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """The right values, from torch.nn.LSTMCell itself: the exercise is to write that cell."""
+    cell = torch.nn.LSTMCell(x.shape[1], h_prev.shape[1], dtype=torch.float64)
+    cell.load_state_dict({k: torch.from_numpy(v) for k, v in zip(
+        ("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (weight_ih, weight_hh, bias_ih, bias_hh))})
+    h, c = cell(torch.from_numpy(x), (torch.from_numpy(h_prev), torch.from_numpy(c_prev)))
+    return h.detach().numpy(), c.detach().numpy()
+
+
+def autograd_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """The right gradients, by torch.autograd.grad through the step written in torch ops: the
+    exercise is to write the backward pass."""
+    leaves = [torch.tensor(v, requires_grad=True) for v in (x, h_prev, c_prev, weight_ih, weight_hh,
+                                                            bias_ih)]
+    X, Hp, Cp, Wi, Wh, Bi = leaves
+    a = X @ Wi.T + Bi + Hp @ Wh.T + torch.from_numpy(bias_hh)
+    i, f, g, o = a.chunk(4, dim=1)
+    c = torch.sigmoid(f) * Cp + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    loss = (h * torch.from_numpy(dh)).sum() + (c * torch.from_numpy(dc)).sum()
+    return tuple(v.numpy() for v in torch.autograd.grad(loss, leaves))
+
+
+@pytest.mark.parametrize("ex_id, answer", [
+    ("03.lstm_step", torch_cell_step),
+    ("03.lstm_step_backward", autograd_backward),
+    ("03.lstm_step_backward", torch_backward),
+])
+def test_torch_answers_earn_nothing(ex_id, answer):
+    """Once passed: the values are right, but the notebook asks for numpy code written by hand
+    (torch.nn.LSTMCell is exercise 1's answer, autograd exercise 2's)."""
+    res = assert_rejected(ex_id, answer, "called `torch.", "a module this exercise does not allow")
+    assert res.status == "wrong"
+
+
+def test_answers_that_squeeze_a_size_one_axis_are_refused():
+    """Once passed: every case had N >= 2 and H >= 3, so an answer that squeezed (N, H) to (H,)
+    for one sequence, or (N, 1) to (N,) for one unit, was never caught."""
+    assert_rejected("03.lstm_step", lambda *a: tuple(v.squeeze() for v in sol_lstm_step(*a)),
+                    "shape")
+    assert_rejected("03.lstm_step_backward",
+                    lambda *a: tuple(np.squeeze(v) for v in sol_backward(*a)), "shape")
+    assert_rejected("03.lstm_step_peephole",
+                    lambda *a: tuple(v.squeeze() for v in sol_peephole(*a)), "shape")
+
+    def flat_state(*a):
+        h, c = sol_lstm_step(*a)
+        return (h[:, 0] if h.shape[1] == 1 else h), c     # one unit: h flattened to (N,)
+    assert_rejected("03.lstm_step", flat_state, "output `h` has shape")
+
+
+def test_seed_bias_in_the_posts_order_is_diagnosed_and_the_hint_keeps_the_answer():
+    """Weights stacked i, f, g, o but biases in the post's f, i, g, o: named as a mistake, and the
+    advice no longer spells out the conversion (it used to: 'stack rows in torch's order i, f,
+    g, o; the first H columns ... form weight_hh')."""
+    def bias_posts_order(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o):
+        H = W_f.shape[0]
+        W = np.vstack([W_i, W_f, W_c, W_o])
+        return W[:, H:], W[:, :H], np.concatenate([b_f, b_i, b_c, b_o]), np.zeros(4 * H)
+    assert_rejected("03.seed_lstm_to_torch", bias_posts_order, "Likely mistake",
+                    "same rows as its weights")
+
+    def half_weight_ih(*a):
+        w_ih, w_hh, b1, b2 = sol_seed(*a)
+        return w_ih / 2, w_hh, b1, b2
+    res = assert_rejected("03.seed_lstm_to_torch", half_weight_ih, "Hint:")
+    assert "i, f, g, o" not in res.message and "first H columns" not in res.message, res.message

@@ -188,3 +188,47 @@ def test_seed_to_torch_columns_and_dtype():
     assert_rejected("04.seed_gru_to_torch", x_first, "Likely mistake", "[x, h]")
     assert_rejected("04.seed_gru_to_torch",
                     lambda *a: tuple(v.astype(np.float32) for v in sol_seed_to_torch(*a)), "float32")
+
+
+# ----------------------------------------------------------------------------- rules and boundaries
+def torch_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, reset_after):
+    """torch.nn.GRUCell where it applies (reset_after=True), the student's own code elsewhere."""
+    if not reset_after:
+        return sol_gru_step(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, reset_after)
+    cell = torch.nn.GRUCell(x.shape[1], h_prev.shape[1], dtype=torch.float64)
+    cell.load_state_dict({k: torch.from_numpy(v) for k, v in zip(
+        ("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (weight_ih, weight_hh, bias_ih, bias_hh))})
+    return cell(torch.from_numpy(x), torch.from_numpy(h_prev)).detach().numpy()
+
+
+def test_torch_answer_earns_nothing():
+    """Once passed: the values are right, but the notebook asks for numpy code written by hand
+    (torch.nn.GRUCell is the answer for reset_after=True)."""
+    assert_rejected("04.gru_step", torch_gru_step, "called `torch.nn.", "does not allow")
+
+
+def test_answers_that_squeeze_a_size_one_axis_are_refused():
+    """Once passed: every case had N >= 2 and H >= 3, so an answer that squeezed the (1, H) state
+    of one sequence to (H,), or the (N, 1) state of one unit to (N,), was never caught."""
+    assert_rejected("04.gru_step", lambda *a: sol_gru_step(*a).squeeze(), "shape")
+    assert_rejected("04.seed_gru_step", lambda *a: sol_seed_gru_step(*a).squeeze(), "shape")
+
+    def one_unit_flat(*a):
+        h = sol_gru_step(*a)
+        return h[:, 0] if h.shape[1] == 1 else h
+    assert_rejected("04.gru_step", one_unit_flat, "output `h` has shape")
+
+
+def test_seed_gru_step_gates_swapped_is_diagnosed_and_the_hint_keeps_the_answer():
+    """W_z and W_r read the other way round is named; an unrecognised mistake gets advice that no
+    longer spells out the solution (it used to be the answer's code, line by line)."""
+    def swapped(x, h_prev, W_z, W_r, W):
+        return sol_seed_gru_step(x, h_prev, W_r, W_z, W)
+    assert_rejected("04.seed_gru_step", swapped, "Likely mistake", "W_z and W_r swapped")
+
+    def no_tanh(x, h_prev, W_z, W_r, W):
+        hx = np.hstack([h_prev, x])
+        z, r = sig(hx @ W_z.T), sig(hx @ W_r.T)
+        return (1 - z) * h_prev + z * (np.hstack([r * h_prev, x]) @ W.T)
+    res = assert_rejected("04.seed_gru_step", no_tanh, "Hint:")
+    assert "concatenate([" not in res.message and "(1 - z) * h_prev" not in res.message, res.message

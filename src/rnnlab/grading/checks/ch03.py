@@ -23,13 +23,29 @@ import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
 from rnnlab.grading.compare import compare, compare_outputs
-from rnnlab.grading.spec import Exercise
+from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
 
 NOTEBOOK = "03_lstm.ipynb"
 
+# torch too: torch.nn.LSTMCell is the answer to exercise 1, autograd the answer to exercise 2; the
+# notebook asks for numpy and uses torch only in the cells that compare an answer with it
+NO_TORCH = FORBIDDEN_CALLS + ("torch",)
 
-def _step_args(rng):
+
+def _case_sizes(rng, k):
+    """N, I, H of case ``k``: case 0 has one sequence (N = 1), case 1 one unit (H = 1), so that an
+    answer that squeezes or flattens a size-1 axis returns the wrong shape; the others as drawn
+    (H different from N and I there, so transposed weights have the wrong shape)."""
     N, I, H = _sizes(rng)
+    if k == 0:
+        return 1, I, H
+    if k == 1:
+        return N, I, 1
+    return N, I, H
+
+
+def _step_args(rng, k=2):
+    N, I, H = _case_sizes(rng, k)
     return (_normal(rng, N, I, scale=1.0), np.tanh(_normal(rng, N, H, scale=1.0)),
             _normal(rng, N, H, scale=1.0), _normal(rng, 4 * H, I), _normal(rng, 4 * H, H),
             _normal(rng, 4 * H), _normal(rng, 4 * H))
@@ -89,7 +105,7 @@ def _step_mistake(**switches):
 
 
 def _lstm_cases(rng):
-    return [_step_args(rng) for _ in range(4)]
+    return [_step_args(rng, k) for k in range(4)]
 
 
 STEP_MISTAKES = {
@@ -126,6 +142,7 @@ LSTM_STEP = Exercise(
     mistakes=STEP_MISTAKES,
     arg_names=("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
     output_names=("h", "c"),
+    forbidden_calls=NO_TORCH,
     hint="a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh; split into i, f, g, o; "
          "c = f*c_prev + i*g; h = o*tanh(c).",
 )
@@ -180,8 +197,8 @@ def _bw_mistake(**switches):
 
 def _bw_cases(rng):
     cases = []
-    for _ in range(4):
-        args = _step_args(rng)
+    for k in range(4):
+        args = _step_args(rng, k)
         N, H = args[1].shape
         cases.append((_normal(rng, N, H, scale=1.0), _normal(rng, N, H, scale=1.0)) + args)
     return cases
@@ -225,6 +242,7 @@ LSTM_STEP_BACKWARD = Exercise(
     output_names=("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias"),
     # closest to the cause first: dc_prev (the cell path alone), dbias (the gate gradients da
     # summed), then what is computed from da
+    forbidden_calls=NO_TORCH,
     report_order=("dc_prev", "dbias", "dweight_ih", "dweight_hh", "dh_prev", "dx"),
     hint="recompute the gates; dc_t = dc + dh*o*(1 - tanh(c)^2); da = [da_i, da_f, da_g, da_o]; "
          "dx = da W_ih, dW_ih = da^T x, dbias = da summed over the batch.",
@@ -256,8 +274,8 @@ def _peep_no_peepholes(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
 
 def _peep_cases(rng):
     cases = []
-    for _ in range(4):
-        args = _step_args(rng)
+    for k in range(4):
+        args = _step_args(rng, k)
         H = args[1].shape[1]
         cases.append(args + (_normal(rng, H, scale=1.0), _normal(rng, H, scale=1.0),
                              _normal(rng, H, scale=1.0)))
@@ -288,6 +306,7 @@ LSTM_STEP_PEEPHOLE = Exercise(
     arg_names=("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh",
                "weight_ci", "weight_cf", "weight_co"),
     output_names=("h", "c"),
+    forbidden_calls=NO_TORCH,
     hint="i = sigmoid(a_i + w_ci*c_prev), f = sigmoid(a_f + w_cf*c_prev); c = f*c_prev + i*g; "
          "then o = sigmoid(a_o + w_co*c).",
 )
@@ -295,11 +314,11 @@ LSTM_STEP_PEEPHOLE = Exercise(
 
 # ============================================================================ 03.seed_lstm_to_torch
 def _seed_to_torch(W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o, *, order="ifgo", x_first=False,
-                   bias_twice=False):
+                   bias_twice=False, bias_order=None):
     H = W_f.shape[0]
     blocks = {"i": (W_i, b_i), "f": (W_f, b_f), "g": (W_c, b_c), "o": (W_o, b_o)}
     W = np.concatenate([blocks[k][0] for k in order], axis=0)  # (4H, H + I) acting on [h, x]
-    b = np.concatenate([blocks[k][1] for k in order])
+    b = np.concatenate([blocks[k][1] for k in bias_order or order])
     I = W.shape[1] - H
     if x_first:  # columns read as [x, h]
         weight_ih, weight_hh = W[:, :I], W[:, I:]
@@ -325,8 +344,8 @@ def _seed_mistake(**switches):
 
 def _seed_cases(rng):
     cases = []
-    for _ in range(4):
-        _, I, H = _sizes(rng)
+    for k in range(4):
+        _, I, H = _case_sizes(rng, k)
         Ws = tuple(_normal(rng, H, H + I) for _ in range(4))
         bs = tuple(_normal(rng, H) for _ in range(4))
         cases.append(Ws + bs)
@@ -370,11 +389,16 @@ SEED_LSTM_TO_TORCH = Exercise(
         "multiply h": _seed_mistake(x_first=True),
         "the bias is counted twice: torch adds bias_ih and bias_hh, so their sum must equal b":
             _seed_mistake(bias_twice=True),
+        "biases stacked in the source post's order f, i, g, o while the weight rows are in torch's "
+        "order: each gate's bias must sit at the same rows as its weights":
+            _seed_mistake(bias_order="figo"),
     },
     arg_names=("W_f", "W_i", "W_c", "W_o", "b_f", "b_i", "b_c", "b_o"),
     output_names=_SEED_NAMES,
-    hint="stack rows in torch's order i, f, g, o; the first H columns (they multiply h) form "
-         "weight_hh, the rest weight_ih; bias_ih + bias_hh must equal the stacked b.",
+    forbidden_calls=NO_TORCH,
+    hint="check the order in which torch stacks the gates' rows (the notebook's introduction "
+         "gives it), which columns of each W multiply h and which x, and what torch does with "
+         "its two biases.",
     judge=_judge_seed,
 )
 

@@ -22,9 +22,25 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
-from rnnlab.grading.spec import Exercise
+from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
 
 NOTEBOOK = "04_gru.ipynb"
+
+# torch too: torch.nn.GRUCell is the answer to exercise 1 for reset_after=True; the notebook asks
+# for numpy and uses torch only in the cells that compare an answer with it
+NO_TORCH = FORBIDDEN_CALLS + ("torch",)
+
+
+def _case_sizes(rng, k):
+    """N, I, H of case ``k``: case 0 has one sequence (N = 1), case 1 one unit (H = 1), so that an
+    answer that squeezes or flattens a size-1 axis returns the wrong shape; the others as drawn
+    (H different from N and I there, so transposed weights have the wrong shape)."""
+    N, I, H = _sizes(rng)
+    if k == 0:
+        return 1, I, H
+    if k == 1:
+        return N, I, 1
+    return N, I, H
 
 
 # ============================================================================ 04.gru_step
@@ -71,7 +87,7 @@ def _wrong_side(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, reset_after):
 def _gru_cases(rng):
     cases = []
     for k in range(4):
-        N, I, H = _sizes(rng)
+        N, I, H = _case_sizes(rng, k)
         cases.append((_normal(rng, N, I, scale=1.0), np.tanh(_normal(rng, N, H, scale=1.0)),
                        _normal(rng, 3 * H, I), _normal(rng, 3 * H, H), _normal(rng, 3 * H),
                        _normal(rng, 3 * H), bool(k % 2 == 0)))
@@ -102,6 +118,7 @@ GRU_STEP = Exercise(
     },
     arg_names=("x", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "reset_after"),
     output_names=("h",),
+    forbidden_calls=NO_TORCH,
     hint="r, z = sigmoid(...); n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)) or with "
          "(r * h) W_hn^T + b_hn when reset_after is False; h = (1 - z) * n + z * h_prev.",
 )
@@ -109,8 +126,10 @@ GRU_STEP = Exercise(
 
 # ============================================================================ 04.seed_gru_step
 def _seed_gru(x, h_prev, W_z, W_r, W, *, torch_z=False, x_first=False, reset_after=False,
-              no_reset=False):
+              no_reset=False, swap_zr=False):
     H, I = h_prev.shape[-1], x.shape[-1]
+    if swap_zr:
+        W_z, W_r = W_r, W_z
     if x_first:  # concatenated as [x, h]: the matrices' first I columns then multiply x
         hx = np.concatenate([x, h_prev], axis=-1)
         Wx, Wh = W[:, :I], W[:, I:]
@@ -141,8 +160,8 @@ def _seed_gru_mistake(**switches):
 
 def _seed_gru_cases(rng):
     cases = []
-    for _ in range(4):
-        N, I, H = _sizes(rng)
+    for k in range(4):
+        N, I, H = _case_sizes(rng, k)
         cases.append((_normal(rng, N, I, scale=1.0), np.tanh(_normal(rng, N, H, scale=1.0)),
                       _normal(rng, H, H + I), _normal(rng, H, H + I), _normal(rng, H, H + I)))
     return cases
@@ -164,11 +183,15 @@ SEED_GRU_STEP = Exercise(
         "concatenated as [x, h]: the source post's gates act on [h_{t-1}, x_t], h first":
             _seed_gru_mistake(x_first=True),
         "reset gate not applied: h~ = tanh(W [r * h, x])": _seed_gru_mistake(no_reset=True),
+        "W_z and W_r swapped: the update gate z is computed with W_z, the reset gate r with W_r "
+        "(the arguments come in the order W_z, W_r, W)": _seed_gru_mistake(swap_zr=True),
     },
     arg_names=("x", "h_prev", "W_z", "W_r", "W"),
     output_names=("h",),
-    hint="hx = concatenate([h_prev, x], axis=1); z = sigmoid(hx @ W_z.T); r likewise; "
-         "h~ = tanh(concatenate([r * h_prev, x], 1) @ W.T); h = (1 - z) * h_prev + z * h~.",
+    forbidden_calls=NO_TORCH,
+    hint="compare each line with the source post's equations: what is concatenated with what, "
+         "and in which order; where the reset gate acts; which of h_prev and h~ the update gate "
+         "z weights.",
 )
 
 
@@ -202,8 +225,8 @@ def _conv_mistake(**switches):
 
 def _conv_cases(rng):
     cases = []
-    for _ in range(4):
-        _, I, H = _sizes(rng)
+    for k in range(4):
+        _, I, H = _case_sizes(rng, k)
         cases.append((_normal(rng, H, H + I), _normal(rng, H, H + I), _normal(rng, H, H + I)))
     return cases
 
@@ -227,6 +250,7 @@ SEED_GRU_TO_TORCH = Exercise(
     },
     arg_names=("W_z", "W_r", "W"),
     output_names=("weight_ih", "weight_hh"),
+    forbidden_calls=NO_TORCH,
     hint="Rows in torch's order r, z, n; torch's update gate must compute the post's 1 - z, which "
          "sigma(-a) = 1 - sigma(a) gives when there is no bias; the first H columns of each of the "
          "post's matrices multiply h_{t-1}.",
