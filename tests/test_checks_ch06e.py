@@ -275,7 +275,7 @@ def test_cases_are_deterministic_per_seed():
                     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
-# --------------------------------------------------------------------------- the max shift of the softmax
+# --------------------------------------------------------------------------- the softmax's max shift
 def fwd_shift_with_padding(query, keys, values, mask):
     """Subtracts the row's largest score over all its positions, padding included (the mask is
     applied after the exp): right in exact arithmetic, wrong when a padded score is far above."""

@@ -369,7 +369,8 @@ LOG_SPACE_SCAN = Exercise(
         "h_0 dropped: its term sits before the first step, at a*_0 = 0": _log_mistake(no_h0=True),
         "exponentials summed outside log space (the closed form with cumulative products, "
         "b / prod a, or exp(log b - a*) summed with a plain cumsum): they overflow near step 1024 "
-        "of the last case (1200 steps, a = 0.5 in column 0); sum with np.logaddexp.accumulate instead":
+        "of the last case (1200 steps, a = 0.5 in column 0); sum with np.logaddexp.accumulate "
+        "instead":
             _cumprod_closed_form,
         "the recurrence computed in ordinary arithmetic (a scan over the pairs (a, b), as in the "
         "Hillis-Steele exercise), not in log space: in column 1 of the last case, 512 steps with "
