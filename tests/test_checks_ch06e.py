@@ -273,3 +273,53 @@ def test_cases_are_deterministic_per_seed():
             for ca, cb in zip(a, b):
                 for x, y in zip(ca, cb):
                     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# --------------------------------------------------------------------------- the softmax's max shift
+def fwd_shift_with_padding(query, keys, values, mask):
+    """Subtracts the row's largest score over all its positions, padding included (the mask is
+    applied after the exp): right in exact arithmetic, wrong when a padded score is far above."""
+    scores = torch.einsum("nd,nsd->ns", torch.from_numpy(query), torch.from_numpy(keys))
+    scores = scores / math.sqrt(keys.shape[2])
+    p = torch.exp(scores - scores.amax(dim=1, keepdim=True)) * torch.from_numpy(mask)
+    total = p.sum(dim=1, keepdim=True)
+    weights = (p / torch.where(total > 0, total, torch.ones_like(total))).numpy()
+    return np.einsum("ns,nsv->nv", weights, values), weights
+
+
+def fwd_shift_of_batch(query, keys, values, mask):
+    """One shift for the whole batch: the largest real score of all rows."""
+    def row(e, m, d):
+        return np.where(m, np.exp(e / math.sqrt(d) - top), 0.0)
+    scores = np.einsum("nd,nsd->ns", query, keys) / math.sqrt(keys.shape[2])
+    top = scores[mask].max()
+    _, p = _loop_attention(query, keys, values, mask, row)
+    total = p.sum(axis=1, keepdims=True)
+    weights = p / np.where(total > 0, total, 1.0)
+    return np.einsum("ns,nsv->nv", weights, values), weights
+
+
+@pytest.mark.parametrize("mutant, mistake", [
+    (fwd_shift_with_padding, "includes the padded positions"),
+    (fwd_shift_of_batch, "one maximum subtracted for the whole batch"),
+])
+def test_the_shift_must_be_the_rows_maximum_over_its_real_positions(mutant, mistake):
+    # the statement asks for each row's largest score over its real positions; the other shifts
+    # underflow on the large case, on every draw
+    for seed in range(6):
+        assert_rejected("06.masked_attention", mutant, "case 5 of 5", "sum to 0", mistake=mistake,
+                        seed=seed)
+
+
+def test_the_large_case_separates_the_three_maxima():
+    # padding far above its row's real scores, and a row far above all the others; the solution
+    # still gives weights summing to 1
+    ex = exercises()["06.masked_attention"]
+    for seed in range(3):
+        query, keys, values, mask = ex.cases(np.random.default_rng(seed))[4]
+        scores = np.einsum("nd,nsd->ns", query, keys) / math.sqrt(keys.shape[2])
+        real = np.where(mask, scores, np.nan)
+        assert np.nanmin(real[0]) > np.nanmax(real[1:]) + 1000
+        assert scores[1][~mask[1]].min() > np.nanmax(real[1]) + 1000
+        _, weights = masked_attention(query, keys, values, mask)
+        assert np.allclose(weights[mask.any(axis=1)].sum(axis=1), 1.0)

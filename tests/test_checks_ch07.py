@@ -230,8 +230,8 @@ def test_log_scan_mutants_diagnosed():
 
 def test_log_scan_rejects_the_closed_form_it_replaces():
     def closed_form(a, b, h0):  # h_t = A_t (h0 + sum_s b_s / A_s) with A_t = a_1 ... a_t
-        A = np.cumprod(a, axis=0)
         with np.errstate(all="ignore"):
+            A = np.cumprod(a, axis=0)
             return A * (h0 + np.cumsum(b / A, axis=0))
 
     for seed in range(3):
@@ -254,6 +254,41 @@ def test_log_scan_rejects_the_closed_form_it_replaces():
     # the long case: the reference agrees with the plain loop there
     a, b, h0 = ch07._log_cases(np.random.default_rng(0))[-1]
     np.testing.assert_allclose(ch07.log_space_scan(a, b, h0), rs.scan_sequential(a, b, h0),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_log_scan_rejects_a_scan_in_ordinary_arithmetic():
+    # the exercise asks for Heinsen's form in log space; a loop-free scan over the pairs (a, b)
+    # (the chapter's other exercise, written here by recursive doubling against identity padding)
+    # has the right values wherever the products of a stay finite, so the long case holds 600
+    # steps of a = 4 with b = 0 and h0 = 0 (h stays 0, the products overflow: inf * 0 is NaN)
+    def doubling(a, b, h0):
+        A, B = a, np.concatenate([(b[0] + a[0] * h0)[None], b[1:]])
+        shift = 1
+        with np.errstate(all="ignore"):
+            while shift < len(a):
+                A_before = np.concatenate([np.ones_like(A[:shift]), A[:-shift]])
+                B_before = np.concatenate([np.zeros_like(B[:shift]), B[:-shift]])
+                A, B = A * A_before, A * B_before + B
+                shift *= 2
+        return B
+
+    def tiny_instead_of_zero(a, b, h0):  # log space, but log 0 replaced by log 1e-300
+        a_star = np.concatenate([np.zeros_like(a[:1]), np.cumsum(np.log(a), axis=0)])
+        terms = np.concatenate([h0[None], b])
+        h = np.zeros_like(b)
+        for sign in (1.0, -1.0):
+            v = np.log(np.maximum(sign * terms, 1e-300)) - a_star
+            h = h + sign * np.exp(a_star + np.logaddexp.accumulate(v, axis=0))[1:]
+        return h
+
+    for seed in range(6):
+        assert_rejected("07.log_space_scan", doubling, "case 5 of 5", "NaN", seed=seed)
+        assert_rejected("07.log_space_scan", tiny_instead_of_zero, "case 5 of 5", seed=seed)
+    # the plain loop agrees with the reference on that column: the case is fair
+    a, b, h0 = ch07._log_cases(np.random.default_rng(1))[-1]
+    assert (a[:600, :, 1] == 4).all() and (b[:600, :, 1] == 0).all() and (h0[:, 1] == 0).all()
+    np.testing.assert_allclose(ch07.log_space_scan(a, b, h0), loop_over_steps(a, b, h0),
                                rtol=1e-10, atol=1e-12)
 
 

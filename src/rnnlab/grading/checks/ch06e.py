@@ -61,7 +61,8 @@ def _masked_softmax(e, mask):
 def _cases(rng):
     """Five padded batches; the sizes differ from each other so a transposed array has the wrong
     shape. Cases 2 and 4 hold a row with no valid position; case 5 has large scores (a softmax
-    without the max shift overflows)."""
+    without the max shift overflows), padding that scores far above its row's real positions and a
+    row that scores far above the others (:func:`_separate_maxima`)."""
     cases = []
     for k in range(5):
         N, S, d_k, d_v = (int(v) for v in rng.permutation(np.arange(2, 9))[:4])
@@ -78,8 +79,26 @@ def _cases(rng):
         query = scale * rng.standard_normal((N, d_k))
         keys = scale * rng.standard_normal((N, S, d_k))
         values = rng.standard_normal((N, S, d_v))
+        if k == 4:
+            _separate_maxima(query, keys, mask)
         cases.append((query, keys, values, mask))
     return cases
+
+
+def _separate_maxima(query, keys, mask, gap=2000.0):
+    """Make the large case tell "the largest score of the row over its real positions" apart from
+    two other shifts (no draws, so the cases of the other exercises stay as they are): the padded
+    positions of row 1 score ``gap`` above its real ones (a max taken with the padding makes every
+    real exp() underflow to 0), and every real score of row 0 is ``gap`` above every real score of
+    the other rows (so does one max for the whole batch). Keys move along their row's query,
+    which shifts the scores of the row and leaves its softmax over the real positions as it was."""
+    scores = np.einsum("nd,nsd->ns", query, keys) * _scale(keys)
+    per_unit = np.einsum("nd,nd->n", query, query) * _scale(keys)   # score of key = 1 * query
+    real = np.where(mask, scores, np.nan)
+    others = np.nanmax(real[1:])
+    keys[0] += ((others - scores[0].min() + gap) / per_unit[0]) * query[0]
+    padded = ~mask[1]
+    keys[1, padded] = ((np.nanmax(real[1]) + gap) / per_unit[1]) * query[1]
 
 
 def _weight_notes(case, got) -> str:
@@ -140,6 +159,20 @@ _fwd_over_d = _fwd(lambda q, k, m: _masked_softmax(_scores(q, k, 1.0 / k.shape[-
 _fwd_nan_row = _fwd(lambda q, k, m: _softmax(np.where(m, _scores(q, k, _scale(k)), -np.inf)))
 
 
+def _shifted_softmax(e, mask, top):
+    p = np.where(mask, np.exp(e - top), 0.0)
+    total = p.sum(axis=-1, keepdims=True)
+    return p / np.where(total > 0, total, 1.0)
+
+
+# the max shift taken with the padding, or once for the whole batch: right in exact arithmetic,
+# but every real exp() of a row underflows to 0 when the shift is far above its real scores
+_fwd_max_with_padding = _fwd(lambda q, k, m: _shifted_softmax(
+    _scores(q, k, _scale(k)), m, _scores(q, k, _scale(k)).max(axis=-1, keepdims=True)))
+_fwd_max_of_batch = _fwd(lambda q, k, m: _shifted_softmax(
+    _scores(q, k, _scale(k)), m, np.max(np.where(m, _scores(q, k, _scale(k)), -np.inf))))
+
+
 def _fwd_unstable(query, keys, values, mask):
     with np.errstate(all="ignore"):
         p = np.exp(_scores(query, keys, _scale(keys))) * mask
@@ -177,6 +210,11 @@ MASKED_ATTENTION = Exercise(
         "weights and a zero context": _fwd_nan_row,
         "softmax computed without subtracting the row's maximum: exp() overflows for large "
         "scores": _fwd_unstable,
+        "the maximum subtracted includes the padded positions: where a padded score is far above "
+        "the real ones, every real exp() underflows to 0; take the row's maximum over its real "
+        "positions only": _fwd_max_with_padding,
+        "one maximum subtracted for the whole batch: a row whose scores are all far below another "
+        "row's underflows to 0; subtract each row's own maximum": _fwd_max_of_batch,
     },
     arg_names=("query", "keys", "values", "mask"),
     output_names=("context", "weights"),

@@ -12,7 +12,9 @@ id                              what the student writes
 ``07.scan_backward``            the gradients ``(da, db, dh0)`` of a linear recurrence by the
                                 reverse recursion ``g_t = a_{t+1} g_{t+1} + dh_t``
 ``07.log_space_scan``           the recurrence in log space (Heinsen 2023) for ``a > 0`` and
-                                ``b``, ``h0`` of either sign
+                                ``b``, ``h0`` of either sign; its long case has products of the
+                                coefficients that overflow and underflow float64, which a scan
+                                in ordinary arithmetic turns into NaN
 ==============================  ==============================================================
 
 Both scans must be vectorised over the steps: their last case is long (2048 and 1200 steps) and a
@@ -319,11 +321,17 @@ def log_space_scan(a, b, h0):
 
 def _log_cases(rng):
     cases = _scan_cases(rng, positive=True)
-    # a long one: with a = 0.5, b / (product of the coefficients) overflows near step 1024 and the
-    # product itself underflows to 0 near step 1075; only a scan in log space gets it right
+    # a long one. Column 0: with a = 0.5, b / (product of the coefficients) overflows near step
+    # 1024 and the product itself underflows to 0 near step 1075. Column 1: h0 = 0 and b = 0 for
+    # 600 steps with a = 4, then a = 0.25: h stays 0, then bounded, but the product of 512 or more
+    # of the a = 4 overflows float64, and inf * 0 is NaN in a scan over the pairs (a, b) in
+    # ordinary arithmetic. Only a scan in log space (log 0 = -inf) gets both right.
     T = 1200
-    cases.append((np.full((T, 1, 2), 0.5), _normal(rng, T, 1, 2, scale=1.0),
-                  _normal(rng, 1, 2, scale=1.0)))
+    a = np.full((T, 1, 2), 0.5)
+    b, h0 = _normal(rng, T, 1, 2, scale=1.0), _normal(rng, 1, 2, scale=1.0)
+    a[:T // 2, :, 1], a[T // 2:, :, 1] = 4.0, 0.25
+    b[:T // 2, :, 1], h0[:, 1] = 0.0, 0.0
+    cases.append((a, b, h0))
     return cases
 
 
@@ -331,6 +339,11 @@ def _cumprod_closed_form(a, b, h0):
     with np.errstate(all="ignore"):
         prod = np.cumprod(a, axis=0)
         return prod * (h0 + np.cumsum(b / prod, axis=0))
+
+
+def _pairs_scan(a, b, h0):
+    with np.errstate(all="ignore"):
+        return _hillis_steele(a, b, h0)
 
 
 def _log_mistake(**switches):
@@ -356,8 +369,13 @@ LOG_SPACE_SCAN = Exercise(
         "h_0 dropped: its term sits before the first step, at a*_0 = 0": _log_mistake(no_h0=True),
         "exponentials summed outside log space (the closed form with cumulative products, "
         "b / prod a, or exp(log b - a*) summed with a plain cumsum): they overflow near step 1024 "
-        "of the last case (1200 steps, a = 0.5); sum with np.logaddexp.accumulate instead":
+        "of the last case (1200 steps, a = 0.5 in column 0); sum with np.logaddexp.accumulate "
+        "instead":
             _cumprod_closed_form,
+        "the recurrence computed in ordinary arithmetic (a scan over the pairs (a, b), as in the "
+        "Hillis-Steele exercise), not in log space: in column 1 of the last case, 512 steps with "
+        "a = 4 multiply to more than float64 holds, and inf * 0 is NaN; Heinsen's form adds "
+        "logarithms instead, and log 0 = -inf stays harmless": _pairs_scan,
     },
     arg_names=("a", "b", "h0"),
     output_names=("h",),
