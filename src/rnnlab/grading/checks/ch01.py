@@ -158,8 +158,9 @@ RNN_STEP = Exercise(
         "sigmoid used instead of tanh": _step_sigmoid,
     },
     arg_names=("x", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
-    hint="Rows are batch elements: h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T "
-         "+ bias_hh).",
+    # the direction, not the line of code: the formula with the transposes is the exercise
+    hint="Rows are batch elements, so x @ weight_ih.T has shape (N, H); build the recurrent term "
+         "from h_prev the same way, and add both biases inside the tanh.",
     forbidden_calls=NO_TORCH_NN,
 )
 

@@ -312,9 +312,10 @@ RNN_BACKWARD = Exercise(
     output_names=("dx", "dh0", "dweight_ih", "dweight_hh", "dbias"),
     # dbias = sum of delta_t: the first place an error in delta shows; dx, dh0 come last
     report_order=("dbias", "dweight_ih", "dweight_hh", "dx", "dh0"),
-    hint="Run the forward pass and keep every h_t; then go backwards: g = dh[t] + carry, "
-         "delta = g * (1 - h_t**2), accumulate delta^T x_t, delta^T h_{t-1}, delta.sum(0), "
-         "carry = delta @ weight_hh.",
+    hint="Keep every h_t of the forward pass (and h0, the state before step 0); going "
+         "backwards, dL/dh_t is dh[t] plus what step t+1 sends back through weight_hh, delta_t "
+         "multiplies it by tanh' = 1 - h_t**2, and each weight's gradient adds up its "
+         "terms over every step and batch element.",
     forbidden_calls=NO_AUTOGRAD,
 )
 
