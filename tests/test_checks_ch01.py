@@ -345,3 +345,70 @@ def test_count_parameters_mutants(mutant, mistake):
 def test_count_parameters_type():
     assert_rejected("01.count_parameters", lambda *a: float(count_parameters(*a)), "int")
     assert_rejected("01.count_parameters", lambda *a: np.array([count_parameters(*a)]), "int")
+
+
+# --------------------------------------------------------------------------- wrong answers fed from the statements
+def _rnn_cell_answer(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    cell = torch.nn.RNNCell(weight_ih.shape[1], weight_ih.shape[0], dtype=torch.float64)
+    with torch.no_grad():
+        for p, v in zip(cell.parameters(), (weight_ih, weight_hh, bias_ih, bias_hh)):
+            p.copy_(torch.from_numpy(v))
+        return cell(torch.from_numpy(x), torch.from_numpy(h_prev)).numpy()
+
+
+def _nn_rnn_answer(W_xh, W_hh, W_hy, b_h, xs):
+    rnn = torch.nn.RNN(W_xh.shape[1], W_xh.shape[0], batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.from_numpy(W_xh))
+        rnn.weight_hh_l0.copy_(torch.from_numpy(W_hh))
+        rnn.bias_ih_l0.copy_(torch.from_numpy(b_h))
+        rnn.bias_hh_l0.zero_()
+        out, h_n = rnn(torch.from_numpy(xs))
+    return out.numpy() @ W_hy.T, h_n[0].numpy()
+
+
+@pytest.mark.parametrize("exercise_id, answer", [("01.rnn_step", _rnn_cell_answer),
+                                                 ("01.run_fixed_rnn", _nn_rnn_answer)])
+def test_torch_nn_does_not_earn_the_points(exercise_id, answer):
+    # the values are right (torch in float64), but torch.nn computes the step the student must write
+    rng = np.random.default_rng(0)
+    ex = exercises()[exercise_id]
+    for case in ex.cases(rng):
+        got, expected = answer(*case), ex.reference(*case)
+        for g, e in zip(*((got, expected) if isinstance(expected, tuple) else ((got,), (expected,)))):
+            np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
+    result = assert_rejected(exercise_id, answer, "torch.nn.modules.rnn", "does not allow",
+                             seeds=range(3))
+    assert result.status == "wrong"
+
+
+@pytest.mark.parametrize("u, w", [(1.4, 1.8), (1.0, 1.7), (2.0, 2.3), (3.2, 3.0)])
+def test_carry_bit_marginal_latch_rejected_on_every_seed(u, w):
+    # a self-weight just above what the random draws need: it keeps the bit in most random
+    # sequences (each lost in well under 2% of fresh 120-step ones) but a run of noise pushing
+    # against the bit flips it; the fixed random trials alone let it through on some seeds
+    marginal = lambda steps: {"weight_ih": np.array([[u]]), "weight_hh": np.array([[w]]),
+                              "bias": np.zeros(1), "weight_out": np.array([[1.0]])}
+    assert_rejected("01.carry_bit_weights", marginal, "against the bit", seeds=range(6))
+
+
+def test_carry_bit_worst_case_inputs_push_against_the_bit():
+    bits, x = ch01.worst_case_inputs(6)
+    assert x.shape == (6, 4, 1) and np.array_equal(x[0, :, 0], bits)
+    assert np.all(np.abs(x[1:]) == ch01.NOISE)
+    np.testing.assert_array_equal(np.sign(x[1:, :2, 0]), -np.broadcast_to(bits[:2], (5, 2)))
+    np.testing.assert_array_equal(np.sign(x[1:3, 2:, 0]), [[-1, 1], [1, -1]])
+
+
+def test_carry_bit_latches_with_a_margin_still_pass():
+    # a pair of units of opposite sign, a weak input with a strong self-weight, a positive bias
+    # that does not tip the balance: all hold against the worst case
+    for answer in ({"weight_ih": np.array([[2.0], [-2.0]]), "weight_hh": 5.0 * np.eye(2),
+                    "bias": np.zeros(2), "weight_out": np.array([[1.0, -1.0]])},
+                   {"weight_ih": np.array([[0.1]]), "weight_hh": np.array([[2.0]]),
+                    "bias": np.zeros(1), "weight_out": np.array([[1.0]])},
+                   {"weight_ih": np.array([[2.0]]), "weight_hh": np.array([[5.0]]),
+                    "bias": np.array([0.5]), "weight_out": np.array([[1.0]])}):
+        for seed in range(3):
+            result = check("01.carry_bit_weights", lambda steps, a=answer: a, seed=seed)
+            assert result.passed, result.message

@@ -1,5 +1,5 @@
-"""The chapter 2 checks: solutions written independently (torch autograd, rnnlab.scratch's step
-backward) pass; each likely mistake, written here as a mutant of a solution, is rejected and named;
+"""The chapter 2 checks: solutions written independently (numpy, rnnlab.scratch's step backward,
+checked against torch autograd) pass, and torch's own autograd and clipping are refused as answers; each likely mistake, written here as a mutant of a solution, is rejected and named;
 wrong shapes and dtypes are rejected."""
 import numpy as np
 import pytest
@@ -22,14 +22,25 @@ def test_registered():
 
 
 # =========================================================================== 02.output_grads
-def output_grads(h, V, c, y):
-    """Solution by torch autograd."""
+def output_grads_autograd(h, V, c, y):
+    """torch autograd: the oracle of the numpy solution (as an answer it is refused)."""
     ht, Vt, ct = (torch.tensor(a, requires_grad=True) for a in (h, V, c))
     logits = ht @ Vt.T + ct
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V.shape[0]),
                                              torch.from_numpy(y).reshape(-1), reduction="sum")
     loss.backward()
     return loss.item(), Vt.grad.numpy(), ct.grad.numpy(), ht.grad.numpy()
+
+
+def output_grads(h, V, c, y):
+    """Solution: one-hot targets and a log-sum-exp (not the reference's indexing)."""
+    s = h @ V.T + c
+    m = s.max(axis=-1, keepdims=True)
+    log_p = s - (m + np.log(np.exp(s - m).sum(axis=-1, keepdims=True)))
+    onehot = np.eye(V.shape[0])[y]
+    d = np.exp(log_p) - onehot
+    return float(-(onehot * log_p).sum()), np.tensordot(d, h, axes=([0, 1], [0, 1])), \
+        d.sum(axis=(0, 1)), d @ V
 
 
 def _softmax(o):
@@ -314,8 +325,9 @@ def test_rnn_backward_shape_and_dtype():
 
 
 # =========================================================================== 02.truncated_bptt_grads
-def truncated_bptt_grads(x, h0, weight_ih, weight_hh, bias, dh, k):
-    """Solution by torch autograd: detach the state every k steps, one backward."""
+def truncated_autograd(x, h0, weight_ih, weight_hh, bias, dh, k):
+    """torch autograd, detaching the state every k steps, one backward: the oracle (as an answer
+    it is refused)."""
     xt, Wi, Wh, b = (torch.tensor(a, requires_grad=True) for a in (x, weight_ih, weight_hh, bias))
     h, loss = torch.from_numpy(h0), 0
     for t in range(len(x)):
@@ -401,6 +413,9 @@ def tr_student(x, h0, Wi, Wh, b, dh, k):
     return _student_loop(x, h0, Wi, Wh, b, dh, k, zero_before=False, test=lambda t: t % k == 0)
 
 
+truncated_bptt_grads = tr_student  # the solution the shape and dtype tests start from
+
+
 def tr_zeroed_late(x, h0, Wi, Wh, b, dh, k):  # the test placed before the step's delta
     return _student_loop(x, h0, Wi, Wh, b, dh, k, zero_before=True, test=lambda t: t % k == 0)
 
@@ -423,7 +438,7 @@ def tr_preactivation(x, h0, Wi, Wh, b, dh, k):
 def test_truncated_reference_matches_autograd():
     rng = np.random.default_rng(0)
     for case in exercises()["02.truncated_bptt_grads"].cases(rng):
-        for ours, theirs in zip(ch02.truncated_bptt_grads(*case), truncated_bptt_grads(*case)):
+        for ours, theirs in zip(ch02.truncated_bptt_grads(*case), truncated_autograd(*case)):
             np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
         k_full = len(case[0])  # k >= T is full BPTT
         full = ch02.rnn_backward(*case[:6])[2:]
@@ -481,7 +496,14 @@ def test_truncated_shape_and_dtype():
 
 # =========================================================================== 02.clip_by_global_norm
 def clip_by_global_norm(grads, max_norm):
-    """Solution by torch.nn.utils.clip_grad_norm_."""
+    """Solution: the norm of all entries laid end to end, one scale for every tensor."""
+    total = float(np.linalg.norm(np.concatenate([g.ravel() for g in grads.values()])))
+    scale = max_norm / (total + 1e-6)
+    return {k: g * scale if scale < 1 else g.copy() for k, g in grads.items()}, total
+
+
+def clip_torch(grads, max_norm):
+    """torch.nn.utils.clip_grad_norm_: the oracle (as an answer it is refused)."""
     params = []
     for g in grads.values():
         p = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
@@ -578,3 +600,158 @@ def test_clip_in_place_shape_and_dtype():
     assert_rejected("02.clip_by_global_norm",
                     lambda g, m: ({k: v.ravel() for k, v in clip_by_global_norm(g, m)[0].items()},
                                   clip_by_global_norm(g, m)[1]), "shape")
+
+
+# =========================================================================== torch's own answers
+def _assert_torch_values_pass_but_refused(exercise_id, func, called, seed=1):
+    """``func`` (torch autograd or torch's clipping) returns the right values, but calling it is
+    what the exercise asks the student to write: check() refuses it and names the call."""
+    from rnnlab.grading.checker import draw_cases, judge
+    from rnnlab.grading.outcome import call_function
+
+    ex = exercises()[exercise_id]
+    cases = draw_cases(ex, np.random.default_rng(seed))
+    untraced = judge(ex, cases, [call_function(func, case) for case in cases])
+    assert untraced.passed, untraced.message
+    refused = check(exercise_id, func, seed=seed)
+    assert not refused.passed and refused.score == 0, refused.message
+    assert f"called `{called}" in refused.message and "does not allow" in refused.message, \
+        refused.message
+
+
+def _rnn_backward_autograd(x, h0, weight_ih, weight_hh, bias, dh):
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x, h0, weight_ih, weight_hh, bias)]
+    xt, h, Wi, Wh, b = leaves
+    loss = 0
+    for t in range(len(x)):
+        h = torch.tanh(xt[t] @ Wi.T + h @ Wh.T + b)
+        loss = loss + (h * torch.from_numpy(dh[t])).sum()
+    loss.backward()
+    return tuple(leaf.grad.numpy() for leaf in leaves)
+
+
+def _rnn_backward_autograd_grad(x, h0, weight_ih, weight_hh, bias, dh):
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x, h0, weight_ih, weight_hh, bias)]
+    xt, h, Wi, Wh, b = leaves
+    hs = []
+    for t in range(len(x)):
+        h = torch.tanh(xt[t] @ Wi.T + h @ Wh.T + b)
+        hs.append(h)
+    grads = torch.autograd.grad(torch.stack(hs), leaves, grad_outputs=torch.from_numpy(dh))
+    return tuple(g.numpy() for g in grads)
+
+
+def _rnn_backward_torch_func(x, h0, weight_ih, weight_hh, bias, dh):
+    def loss(*leaves):
+        xt, h, Wi, Wh, b = leaves
+        total = 0
+        for t in range(len(x)):
+            h = torch.tanh(xt[t] @ Wi.T + h @ Wh.T + b)
+            total = total + (h * torch.from_numpy(dh[t])).sum()
+        return total
+    grads = torch.func.grad(loss, argnums=(0, 1, 2, 3, 4))(
+        *(torch.from_numpy(a) for a in (x, h0, weight_ih, weight_hh, bias)))
+    return tuple(g.numpy() for g in grads)
+
+
+def test_numpy_solutions_agree_with_torch():
+    rng = np.random.default_rng(5)
+    for exercise_id, ours, oracle in (("02.output_grads", output_grads, output_grads_autograd),
+                                      ("02.truncated_bptt_grads", truncated_bptt_grads,
+                                       truncated_autograd),
+                                      ("02.clip_by_global_norm", clip_by_global_norm, clip_torch)):
+        for case in exercises()[exercise_id].cases(rng):
+            got, expected = ours(*case), oracle(*case)
+            if exercise_id == "02.clip_by_global_norm":
+                got, expected = (*got[0].values(), got[1]), (*expected[0].values(), expected[1])
+            for g, e in zip(got, expected, strict=True):
+                np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("exercise_id, func, called", [
+    ("02.output_grads", output_grads_autograd, "torch.nn.functional.cross_entropy"),
+    ("02.rnn_backward", _rnn_backward_autograd, "torch.autograd.backward"),
+    ("02.rnn_backward", _rnn_backward_autograd_grad, "torch.autograd.grad"),
+    ("02.rnn_backward", _rnn_backward_torch_func, "torch._functorch."),
+    ("02.truncated_bptt_grads", truncated_autograd, "torch.autograd.backward"),
+    ("02.clip_by_global_norm", clip_torch, "torch.nn."),
+])
+def test_torch_computing_the_answer_earns_no_points(exercise_id, func, called):
+    _assert_torch_values_pass_but_refused(exercise_id, func, called)
+
+
+def test_output_grads_autograd_without_a_torch_loss_is_refused():
+    """The loss written by hand in torch, only the gradients by autograd: still autograd."""
+    def by_hand_loss(h, V, c, y):
+        ht, Vt, ct = (torch.tensor(a, requires_grad=True) for a in (h, V, c))
+        s = ht @ Vt.T + ct
+        log_p = s - torch.logsumexp(s, dim=-1, keepdim=True)
+        loss = -torch.gather(log_p, -1, torch.from_numpy(y)[..., None]).sum()
+        loss.backward()
+        return loss.item(), Vt.grad.numpy(), ct.grad.numpy(), ht.grad.numpy()
+
+    _assert_torch_values_pass_but_refused("02.output_grads", by_hand_loss, "torch.autograd")
+
+
+def test_output_grads_library_log_softmax_is_refused():
+    from scipy.special import log_softmax
+
+    def with_scipy(h, V, c, y):
+        log_p = log_softmax(h @ V.T + c, axis=-1)
+        onehot = np.eye(V.shape[0])[y]
+        d = np.exp(log_p) - onehot
+        return float(-(onehot * log_p).sum()), np.einsum("tnk,tnh->kh", d, h), d.sum((0, 1)), d @ V
+
+    _assert_torch_values_pass_but_refused("02.output_grads", with_scipy, "scipy.special.")
+
+
+# =========================================================================== boundary sizes
+@pytest.mark.parametrize("seed", range(6))
+def test_output_grads_squeezed_axes_fail_on_a_single_step_or_unit(seed):
+    """np.squeeze drops every axis of length 1: right for the usual sizes, wrong when T, N or H
+    is 1. The cases include T = 1 and N = H = 1."""
+    def squeezed(h, V, c, y):
+        T, N, H = h.shape
+        hs, ys = np.squeeze(h), np.squeeze(y)
+        s = hs @ V.T + c
+        p = np.exp(s - s.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        onehot = np.eye(V.shape[0])[ys]
+        d = p - onehot
+        flat_d, flat_h = d.reshape(-1, V.shape[0]), hs.reshape(-1, H)
+        return (float(-(onehot * np.log(p)).sum()), flat_d.T @ flat_h, flat_d.sum(0),
+                (d @ V).reshape(T, N, H))
+
+    assert_rejected("02.output_grads", squeezed, seed=seed)
+    sizes = [case[0].shape for case in exercises()["02.output_grads"].cases(
+        np.random.default_rng(seed))]
+    assert any(T == 1 for T, _, _ in sizes) and any(N == H == 1 for _, N, H in sizes)
+    assert any(T > 1 and N > 1 for T, N, _ in sizes)
+
+
+def _batch_sizes(exercise_id, seed):
+    return [case[0].shape[1] for case in exercises()[exercise_id].cases(np.random.default_rng(seed))]
+
+
+def _rnn_mean_over_batch(*args):
+    return tuple(g / args[0].shape[1] for g in rnn_backward_loop(*args))
+
+
+def _tr_mean_over_batch(*args):
+    return tuple(g / args[0].shape[1] for g in tr_student(*args))
+
+
+@pytest.mark.parametrize("exercise_id, mutant, seeds", [
+    ("02.rnn_backward", _rnn_mean_over_batch, (383, 388)),
+    ("02.truncated_bptt_grads", _tr_mean_over_batch, (129, 137)),
+])
+def test_batch_mean_rejected_on_every_seed(exercise_id, mutant, seeds):
+    """A mean over the batch equals the sum when N = 1: with N drawn from 1..4 in every case,
+    about one seed in 256 (rnn_backward) or 81 (truncated) had N = 1 everywhere and let the mean
+    pass, as on these seeds. Now one case has N = 1 and the others N >= 2."""
+    assert_rejected(exercise_id, mutant, seeds=seeds)
+    if exercise_id == "02.truncated_bptt_grads":
+        assert_rejected(exercise_id, mutant, mistake="averaged over the batch", seeds=range(3))
+    for seed in range(300):
+        sizes = _batch_sizes(exercise_id, seed)
+        assert any(n > 1 for n in sizes) and any(n == 1 for n in sizes), (seed, sizes)

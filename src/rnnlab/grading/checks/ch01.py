@@ -22,9 +22,12 @@ import numpy as np
 
 from rnnlab.data.synthetic import CARRY_BIT_NOISE, carry_bit_inputs, run_carry_bit
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import Exercise
+from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
 
 NOTEBOOK = "01_recurrent_networks.ipynb"
+
+# torch.nn.RNN / RNNCell compute these two exercises in one call: the student writes the step
+NO_TORCH_NN = FORBIDDEN_CALLS + ("torch.nn",)
 
 
 # ============================================================================ 01.run_fixed_rnn
@@ -98,6 +101,7 @@ RUN_FIXED_RNN = Exercise(
     output_names=("ys", "h_last"),
     hint="Start every sequence from h = 0, add b_h inside the tanh, update h before computing "
          "y = W_hy h.",
+    forbidden_calls=NO_TORCH_NN,
 )
 
 
@@ -154,8 +158,10 @@ RNN_STEP = Exercise(
         "sigmoid used instead of tanh": _step_sigmoid,
     },
     arg_names=("x", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
-    hint="Rows are batch elements: h = tanh(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T "
-         "+ bias_hh).",
+    # the direction, not the line of code: the formula with the transposes is the exercise
+    hint="Rows are batch elements, so x @ weight_ih.T has shape (N, H); build the recurrent term "
+         "from h_prev the same way, and add both biases inside the tanh.",
+    forbidden_calls=NO_TORCH_NN,
 )
 
 
@@ -220,7 +226,7 @@ def _judge_carry(case, got, expected):
     signs = np.sign(readout)
     right = signs == bits
     if right.all():
-        return True, f"the bit survived {steps} steps of noise in all {bits.size} trials"
+        return _judge_carry_worst_case(steps, got, bits.size)
     radius = float(np.abs(np.linalg.eigvals(got["weight_hh"])).max())
     late = np.abs(states[-1]).max()
     msg = (f"after {steps} steps the sign of weight_out @ h is right in only "
@@ -243,6 +249,42 @@ def _judge_carry(case, got, expected):
                 " it settles at must clearly exceed that push (a larger weight_ih makes the"
                 " push larger as well).")
     return False, msg
+
+
+def worst_case_inputs(steps):
+    """Noise that pushes against the bit at every step, the limit of the uniform draw.
+
+    Returns ``bits`` (4,) and ``x`` (steps, 4, 1): a bit of +1 followed by ``-NOISE`` at every
+    step, -1 followed by ``+NOISE``, and both bits followed by noise of alternating sign that
+    starts against the bit.  A latch that keeps the sign only because the random draws happen to
+    be mild (a self-weight just above the threshold) loses it here; the sign of a latch with a
+    margin survives any noise in ``[-NOISE, NOISE]``."""
+    bits = np.array([1.0, -1.0, 1.0, -1.0])
+    against = -NOISE * bits
+    alternating = (-1.0) ** np.arange(steps - 1)[:, None]  # +1, -1, +1, ...: starts against
+    x = np.concatenate([np.broadcast_to(against[:2], (steps - 1, 2)),
+                        alternating * against[2:]], axis=1)
+    return bits, np.concatenate([bits[None], x])[:, :, None]
+
+
+def _judge_carry_worst_case(steps, got, trials):
+    bits, x = worst_case_inputs(steps)
+    with np.errstate(all="ignore"):
+        readout, _ = run_carry_bit(got, x)
+    right = np.sign(readout) == bits
+    if right.all():
+        return True, (f"the bit survived {steps} steps of noise in all {trials} trials and in "
+                      f"runs of noise that push against it at every step")
+    if not right[:2].all():
+        worst = "every noise input pushing against the bit (-0.5 after a bit of +1)"
+    else:
+        worst = "noise of alternating sign (-0.5, +0.5, ... after a bit of +1)"
+    return False, (f"the sign was right in all {trials} random trials of {steps} steps, but not "
+                   f"with {worst}: the state holds only while the noise is mild. A latch must "
+                   f"hold against any noise in [-{NOISE}, {NOISE}]: the pull of its self-weight "
+                   f"on the state it settles at must clearly beat the largest push "
+                   f"|weight_ih| * {NOISE}, and keep beating it after a push has moved the state "
+                   f"towards 0.")
 
 
 CARRY_BIT_WEIGHTS = Exercise(

@@ -21,10 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import Exercise
+from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
 from rnnlab.scratch.losses import log_softmax
 
 NOTEBOOK = "02_bptt.ipynb"
+
+# The gradients are the exercises: autograd (``loss.backward()``, ``torch.autograd.grad``,
+# ``torch.func.grad``) computes them in one call, whatever the student's own code would give.
+NO_AUTOGRAD = FORBIDDEN_CALLS + ("torch.autograd", "torch.func", "torch._functorch")
 
 
 # ============================================================================ 02.output_grads
@@ -95,8 +99,12 @@ def _out_unstable_softmax(h, V, b_y, y):
 
 def _out_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, H, K = (int(v) for v in rng.integers([2, 2, 2, 2], [7, 5, 6, 6]))
+        if i == 0:  # a single step: an answer that squeezes the time axis away breaks here
+            T = 1
+        elif i == 1:  # one sequence and one hidden unit: the same for the batch and hidden axes
+            N, H = 1, 1
         cases.append((np.tanh(_normal(rng, T, N, H, scale=1.0)), _normal(rng, K, H),
                       _normal(rng, K), rng.integers(0, K, size=(T, N))))
     # large scores (a bias of 1000): exp overflows unless the softmax subtracts the maximum first
@@ -131,6 +139,8 @@ OUTPUT_GRADS = Exercise(
     arg_names=("h", "V", "b_y", "y"),
     output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
+    # and no library softmax or cross-entropy: the stable softmax is part of the exercise
+    forbidden_calls=NO_AUTOGRAD + ("torch.nn", "scipy.special"),
 )
 
 
@@ -249,8 +259,10 @@ def _bw_carry_not_added(x, h0, weight_ih, weight_hh, bias, dh):
 
 def _rnn_cases(rng):
     cases = []
-    for _ in range(4):
-        T, N, D, H = (int(v) for v in rng.integers([3, 1, 1, 2], [8, 5, 5, 6]))
+    for i in range(4):
+        T, N, D, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 5, 5, 6]))
+        if i == 3:  # one step of one sequence with one hidden unit (the others have N >= 2, so
+            T, N, H = 1, 1, 1  # that a mean over the batch never passes for the sum)
         cases.append((_normal(rng, T, N, D, scale=1.0), np.tanh(_normal(rng, N, H)),
                       _normal(rng, H, D), _normal(rng, H, H), _normal(rng, H),
                       _normal(rng, T, N, H, scale=1.0)))
@@ -300,9 +312,11 @@ RNN_BACKWARD = Exercise(
     output_names=("dx", "dh0", "dweight_ih", "dweight_hh", "dbias"),
     # dbias = sum of delta_t: the first place an error in delta shows; dx, dh0 come last
     report_order=("dbias", "dweight_ih", "dweight_hh", "dx", "dh0"),
-    hint="Run the forward pass and keep every h_t; then go backwards: g = dh[t] + carry, "
-         "delta = g * (1 - h_t**2), accumulate delta^T x_t, delta^T h_{t-1}, delta.sum(0), "
-         "carry = delta @ weight_hh.",
+    hint="Keep every h_t of the forward pass (and h0, the state before step 0); going "
+         "backwards, dL/dh_t is dh[t] plus what step t+1 sends back through weight_hh, delta_t "
+         "multiplies it by tanh' = 1 - h_t**2, and each weight's gradient adds up its "
+         "terms over every step and batch element.",
+    forbidden_calls=NO_AUTOGRAD,
 )
 
 
@@ -338,9 +352,12 @@ def _trunc_cases(rng):
     # the end, a carry zeroed one step late or early, and chunks of k + 1 steps all give different
     # gradients there (with T = 13, k = 4, counted from the end and one step late coincide)
     cases = []
+    # N >= 2 except in the case k = 1, so that a mean over the batch never passes for the sum
     for T, k in ((int(rng.choice([12, 13, 17, 18])), 5), (int(rng.integers(9, 14)), 3), (10, 1),
                  (int(rng.choice([10, 14])), 4)):
-        N, D, H = (int(v) for v in rng.integers([1, 1, 2], [4, 4, 5]))
+        N, D, H = (int(v) for v in rng.integers([2, 1, 2], [4, 4, 5]))
+        if k == 1:
+            N = 1
         cases.append((_normal(rng, T, N, D, scale=1.0), np.tanh(_normal(rng, N, H)),
                       _normal(rng, H, D), _normal(rng, H, H, scale=0.8), _normal(rng, H),
                       _normal(rng, T, N, H, scale=1.0), k))
@@ -378,12 +395,15 @@ TRUNCATED_BPTT_GRADS = Exercise(
         "h_t used where h_{t-1} belongs: dL/dW_hh = sum_t delta_t^T h_{t-1}": _tr(dW_hh_h_t=True),
         "tanh derivative taken on the pre-activation: use 1 - h_t**2, not 1 - a_t**2":
             _tr(deriv="a"),
+        "weight gradients averaged over the batch (divided by N): the summed loss sums them over "
+        "the batch elements": _tr(batch_mean=True),
     },
     arg_names=("x", "h0", "weight_ih", "weight_hh", "bias", "dh", "k"),
     output_names=("dweight_ih", "dweight_hh", "dbias"),
     report_order=("dbias", "dweight_ih", "dweight_hh"),
     hint="Same loop as rnn_backward, but set the carried gradient to zero whenever t is a "
          "multiple of k (the state before step t is detached).",
+    forbidden_calls=NO_AUTOGRAD,
 )
 
 
@@ -477,6 +497,8 @@ CLIP_BY_GLOBAL_NORM = Exercise(
     output_names=("clipped", "total_norm"),
     hint="total = sqrt(sum of g**2 over every tensor); scale = min(1, max_norm / (total + 1e-6)); "
          "multiply every tensor by the same scale.",
+    # torch.nn.utils.clip_grad_norm_ is the function the student writes
+    forbidden_calls=FORBIDDEN_CALLS + ("torch.nn",),
 )
 
 EXERCISES = [OUTPUT_GRADS, RNN_BACKWARD, TRUNCATED_BPTT_GRADS, CLIP_BY_GLOBAL_NORM]
