@@ -100,15 +100,21 @@ def test_solution_passes(exercise_id, seed):
 
 
 def test_cases_have_padding_and_garbage_in_it():
-    """Every case of a padded-batch exercise holds a full-length and a shorter sequence, and the
+    """Every case of a padded-batch exercise holds sequences of different lengths, one case has no
+    full-length sequence (the batch padded beyond its longest) and the others have one, and the
     padded steps of x are not zeros (so leaking padding changes the answer)."""
     for ex_id in ("05.masked_reverse", "05.rnn_forward", "05.bidirectional_rnn", "05.stack_layers"):
         ex = exercises()[ex_id]
-        for case in ex.cases(np.random.default_rng(3)):
-            x, lengths = case[0], case[-1]
-            assert lengths.dtype == np.int64 and lengths.max() == x.shape[0] > lengths.min() >= 1
-            pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]
-            assert np.all(x[pad] != 0)
+        for seed in range(4):
+            full = []
+            for case in ex.cases(np.random.default_rng(seed)):
+                x, lengths = case[0], case[-1]
+                assert lengths.dtype == np.int64
+                assert x.shape[0] >= lengths.max() > lengths.min() >= 1
+                full.append(lengths.max() == x.shape[0])
+                pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]
+                assert np.all(x[pad] != 0)
+            assert full.count(False) == 1, full
 
 
 # --------------------------------------------------------------------------- 05.masked_reverse
@@ -438,3 +444,21 @@ def test_float32_answer_gets_the_float32_diagnosis_not_a_mistake(exercise_id):
         result = assert_rejected(exercise_id, _float32_rounded(SOLUTIONS[exercise_id]), "float32",
                                  seed=seed)
         assert result.mistake is None, result.message
+
+
+def _packed_without_total_length(x, weight_ih, weight_hh, bias_ih, bias_hh, lengths):
+    """torch.nn.RNN on a packed batch, unpacked without total_length: as many rows as the longest
+    sequence, not T."""
+    H, I = weight_ih.shape
+    rnn = _torch_rnn({"weight_ih_l0": weight_ih, "weight_hh_l0": weight_hh, "bias_ih_l0": bias_ih,
+                      "bias_hh_l0": bias_hh}, I, H)
+    with torch.no_grad():
+        out, h_n = rnn(pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths),
+                                            enforce_sorted=False))
+        out, _ = pad_packed_sequence(out)
+    return out.numpy(), h_n[0].numpy()
+
+
+def test_rnn_forward_needs_T_rows_when_no_sequence_fills_the_batch():
+    for seed in range(4):  # every case once had a full-length sequence: this passed
+        assert_rejected("05.rnn_forward", _packed_without_total_length, "shape", seed=seed)

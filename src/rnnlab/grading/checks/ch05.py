@@ -38,13 +38,15 @@ NOTEBOOK = "05_bidirectional_deep.ipynb"
 
 
 # ============================================================================ shared helpers
-def _lengths(rng, T, N):
-    """True lengths in 1..T, unsorted: at least one full-length and (N >= 2) one shorter sequence."""
-    lengths = rng.integers(1, T + 1, size=N)
-    full, short = rng.permutation(N)[:2] if N >= 2 else (0, None)
-    lengths[full] = T
+def _lengths(rng, T, N, full=True):
+    """True lengths in 1..T, unsorted: at least one full-length (``full``; otherwise none, a batch
+    padded beyond its longest sequence) and (N >= 2) one shorter sequence."""
+    top = T if full else T - 1  # the longest length (T >= 3 where full is False)
+    lengths = rng.integers(1, top + 1, size=N)
+    longest, short = rng.permutation(N)[:2] if N >= 2 else (0, None)
+    lengths[longest] = top
     if short is not None:
-        lengths[short] = rng.integers(1, T)
+        lengths[short] = rng.integers(1, top)
     return lengths.astype(np.int64)
 
 
@@ -53,9 +55,11 @@ def _valid(T, lengths):
     return (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
 
 
-def _padded_input(rng, T, N, I):
-    """x (T, N, I) whose padded steps hold random values (padding must not matter)."""
-    lengths = _lengths(rng, T, N)
+def _padded_input(rng, T, N, I, full=True):
+    """x (T, N, I) whose padded steps hold random values (padding must not matter); ``full=False``:
+    no sequence fills the T steps (the outputs still have T rows: pad_packed_sequence needs
+    total_length=T, and T must come from x, not from lengths.max())."""
+    lengths = _lengths(rng, T, N, full)
     return _normal(rng, T, N, I, scale=1.0), lengths
 
 
@@ -132,7 +136,7 @@ def _rev_cases(rng):
         # the first case has two features or more, so that flipping the feature axis too (np.flip
         # without an axis) shows
         T, N, F = (int(v) for v in rng.integers([3, 2, 2 if i == 0 else 1], [8, 6, 5]))
-        x, lengths = _padded_input(rng, T, N, F)
+        x, lengths = _padded_input(rng, T, N, F, full=i < 3)
         cases.append((x, lengths))
     return cases
 
@@ -211,9 +215,9 @@ def _fwd_one_bias(x, weight_ih, weight_hh, bias_ih, bias_hh, lengths):
 
 def _fwd_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         cases.append((x, _normal(rng, H, I), _normal(rng, H, H), _normal(rng, H), _normal(rng, H),
                       lengths))
     return cases
@@ -311,9 +315,9 @@ def _bi_weights_swapped(x, params, lengths):
 
 def _bi_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         cases.append((x, _layer_params(rng, I, H), lengths))
     return cases
 
@@ -403,13 +407,14 @@ def _stack_not_chained(x, params, num_layers, lengths):
 def _stack_cases(rng):
     cases = []
     # two and three layers always (an answer that ignores num_layers and stacks a fixed number
-    # fails one of them), one layer last (the boundary; where the stacking mistakes vanish)
-    for L in (2, 3, int(rng.integers(2, 4)), 1):
+    # fails one of them), one layer last (the boundary; where the stacking mistakes vanish); the
+    # third case has no full-length sequence (the last case does that in the other exercises)
+    for i, L in enumerate((2, 3, int(rng.integers(2, 4)), 1)):
         T, N, H = (int(v) for v in rng.integers([3, 2, 2], [7, 5, 5]))
         # input_size == 2H (the width of a bidirectional layer's output), so that an answer that
         # feeds x to every layer runs and can be recognised instead of raising a shape error
         I = 2 * H
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i != 2)
         params = {}
         for layer in range(L):
             params.update(_layer_params(rng, I if layer == 0 else 2 * H, H, layer))
@@ -487,9 +492,9 @@ def _fin_both_at_padded_end(output, lengths):
 
 def _fin_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         output, _ = bidirectional_rnn(x, _layer_params(rng, I, H), lengths)
         cases.append((output, lengths))
     return cases
