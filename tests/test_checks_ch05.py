@@ -436,7 +436,8 @@ def _float32_rounded(func):
     return rounded
 
 
-@pytest.mark.parametrize("exercise_id", ["05.stack_layers", "05.bidirectional_rnn", "05.rnn_forward"])
+@pytest.mark.parametrize("exercise_id",
+                         ["05.stack_layers", "05.bidirectional_rnn", "05.rnn_forward"])
 def test_float32_answer_gets_the_float32_diagnosis_not_a_mistake(exercise_id):
     """On the one-layer case the stacking mistakes equal the reference: an answer off by float32
     rounding must not be told it made one of them."""

@@ -80,12 +80,14 @@ def _weights(params, layer, suffix):
 
 
 def _agree(a, b):
-    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's answer."""
+    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's
+    answer."""
     if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
         return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
                 and all(_agree(x, y) for x, y in zip(a, b)))
     a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12,
+                                                   equal_nan=True))
 
 
 def _where_it_differs(mistakes, reference):
