@@ -410,3 +410,23 @@ def test_float32_answer_gets_the_float32_diagnosis_not_a_mistake(exercise_id, se
     result = assert_rejected(exercise_id, _float32_rounded(SOLUTIONS[exercise_id]), "float32",
                              seed=seed)
     assert result.mistake is None, result.message
+
+
+def beam_old_length(logp, length, finished, step_logits, beam_size, eos):
+    """Live candidates ranked by new_logp / length, the length before the new symbol is added."""
+    n, V = step_logits.shape
+    cand = logp[:, None] + _lsm(step_logits, axis=1)
+    cand_len = np.repeat(length[:, None] + 1, V, axis=1)
+    cand[finished] = -np.inf
+    cand[finished, eos] = logp[finished]
+    cand_len[finished] = length[finished][:, None]
+    rank_len = np.where(finished[:, None], cand_len, length[:, None])
+    score = (cand / rank_len).ravel()
+    order = np.array(sorted(range(n * V), key=lambda i: -score[i])[:beam_size])
+    return order // V, order % V, cand.ravel()[order], cand_len.ravel()[order]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_beam_live_length_without_the_new_symbol_rejected_on_every_seed(seed):
+    # passed seed 6 when no finished hypothesis scored between best / (t + 1) and best / t
+    assert_rejected("06.beam_search_step", beam_old_length, "parent", seed=seed)

@@ -339,7 +339,7 @@ def _wrong_beam(**switches):
 
 def _beam_cases(rng):
     cases = []
-    for _ in range(5):
+    for k in range(5):
         n, V = int(rng.integers(3, 6)), int(rng.integers(4, 8))
         t = int(rng.integers(3, 8))                          # live hypotheses have t symbols
         finished = np.zeros(n, dtype=bool)
@@ -348,6 +348,17 @@ def _beam_cases(rng):
         # finished hypotheses are short but fairly probable per symbol; live ones longer
         logp = -length * rng.uniform(0.2, 1.2, size=n)
         step_logits = 2.0 * rng.standard_normal((n, V))
+        if k == 0:
+            # the best finished hypothesis scores between best / (t + 1) and best / t, best the
+            # best live candidate's log-probability, and the other finished ones below it (no
+            # two equal): it
+            # comes second after that candidate, first if a live candidate's length is not
+            # counted with its new symbol (t instead of t + 1)
+            best = max(logp[b] + log_softmax(step_logits[b]).max() for b in np.flatnonzero(~finished))
+            between = (best / t + best / (t + 1)) / 2
+            f = np.flatnonzero(finished)
+            logp[f] = np.minimum(logp[f], length[f] * (between - 1.0 - 0.37 * np.arange(len(f))))
+            logp[f[0]] = length[f[0]] * between
         cases.append((logp, length, finished, step_logits, int(rng.integers(2, n + 1)),
                       int(rng.integers(V))))
     # ties: four identical live hypotheses whose best three symbols have equal logits: twelve
