@@ -100,15 +100,21 @@ def test_solution_passes(exercise_id, seed):
 
 
 def test_cases_have_padding_and_garbage_in_it():
-    """Every case of a padded-batch exercise holds a full-length and a shorter sequence, and the
+    """Every case of a padded-batch exercise holds sequences of different lengths, one case has no
+    full-length sequence (the batch padded beyond its longest) and the others have one, and the
     padded steps of x are not zeros (so leaking padding changes the answer)."""
     for ex_id in ("05.masked_reverse", "05.rnn_forward", "05.bidirectional_rnn", "05.stack_layers"):
         ex = exercises()[ex_id]
-        for case in ex.cases(np.random.default_rng(3)):
-            x, lengths = case[0], case[-1]
-            assert lengths.dtype == np.int64 and lengths.max() == x.shape[0] > lengths.min() >= 1
-            pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]
-            assert np.all(x[pad] != 0)
+        for seed in range(4):
+            full = []
+            for case in ex.cases(np.random.default_rng(seed)):
+                x, lengths = case[0], case[-1]
+                assert lengths.dtype == np.int64
+                assert x.shape[0] >= lengths.max() > lengths.min() >= 1
+                full.append(lengths.max() == x.shape[0])
+                pad = np.arange(x.shape[0])[:, None] >= lengths[None, :]
+                assert np.all(x[pad] != 0)
+            assert full.count(False) == 1, full
 
 
 # --------------------------------------------------------------------------- 05.masked_reverse
@@ -381,3 +387,79 @@ def test_top_layer_mistakes(func, mistake):
 def test_top_layer_wrong_dtype():
     assert_rejected("05.top_layer_final_states",
                     lambda h_n, L, D: top_layer_final_states(h_n, L, D).astype(np.float32), "float32")
+
+
+# --------------------------------------------------------------------------- wrong answers fed to the checks
+def _reverse_all_axes(x, lengths):
+    """np.flip without an axis: the feature axis is reversed too (invisible with one feature)."""
+    y = x.copy()
+    for n, length in enumerate(lengths):
+        y[:length, n] = np.flip(x[:length, n])
+    return y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 156])  # seed 156 once drew one feature in every case
+def test_masked_reverse_flipping_features_too_is_rejected(seed):
+    assert_rejected("05.masked_reverse", _reverse_all_axes, seed=seed)
+
+
+def _stack_two_layers(x, params, num_layers, lengths):
+    """num_layers ignored: always two layers (the notebook's example has two)."""
+    first_two = {k: v for k, v in params.items()
+                 if k.endswith(("_l0", "_l1", "_l0_reverse", "_l1_reverse"))}
+    return stack_layers(x, first_two, 2, lengths)
+
+
+def test_stack_ignoring_num_layers_is_rejected_on_every_seed():
+    for seed in range(8):  # seed 2 once drew two layers in every case
+        result = check("05.stack_layers", _stack_two_layers, seed=seed)
+        assert not result.passed and result.score == 0, result.message
+
+
+def test_stack_has_one_and_three_layer_cases():
+    for seed in range(3):
+        layers = sorted(case[2] for case in exercises()["05.stack_layers"].cases(
+            np.random.default_rng(seed)))
+        assert layers[0] == 1 and layers[-1] == 3
+
+
+def test_stack_directions_swapped_within_a_layer_is_named():
+    def swapped(x, params, num_layers, lengths):
+        out, h_n = stack_layers(x, params, num_layers, lengths)
+        return out, np.concatenate([h_n[[2 * layer + 1, 2 * layer]] for layer in range(num_layers)])
+    assert_rejected("05.stack_layers", swapped, mistake="two rows of each layer in the wrong order")
+
+
+def _float32_rounded(func):
+    def rounded(*args):
+        return tuple(np.asarray(v, np.float32).astype(np.float64) for v in func(*args))
+    return rounded
+
+
+@pytest.mark.parametrize("exercise_id",
+                         ["05.stack_layers", "05.bidirectional_rnn", "05.rnn_forward"])
+def test_float32_answer_gets_the_float32_diagnosis_not_a_mistake(exercise_id):
+    """On the one-layer case the stacking mistakes equal the reference: an answer off by float32
+    rounding must not be told it made one of them."""
+    for seed in range(3):
+        result = assert_rejected(exercise_id, _float32_rounded(SOLUTIONS[exercise_id]), "float32",
+                                 seed=seed)
+        assert result.mistake is None, result.message
+
+
+def _packed_without_total_length(x, weight_ih, weight_hh, bias_ih, bias_hh, lengths):
+    """torch.nn.RNN on a packed batch, unpacked without total_length: as many rows as the longest
+    sequence, not T."""
+    H, I = weight_ih.shape
+    rnn = _torch_rnn({"weight_ih_l0": weight_ih, "weight_hh_l0": weight_hh, "bias_ih_l0": bias_ih,
+                      "bias_hh_l0": bias_hh}, I, H)
+    with torch.no_grad():
+        out, h_n = rnn(pack_padded_sequence(torch.from_numpy(x), torch.from_numpy(lengths),
+                                            enforce_sorted=False))
+        out, _ = pad_packed_sequence(out)
+    return out.numpy(), h_n[0].numpy()
+
+
+def test_rnn_forward_needs_T_rows_when_no_sequence_fills_the_batch():
+    for seed in range(4):  # every case once had a full-length sequence: this passed
+        assert_rejected("05.rnn_forward", _packed_without_total_length, "shape", seed=seed)

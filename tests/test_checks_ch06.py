@@ -358,3 +358,75 @@ def test_cases_are_deterministic_per_seed():
             for ca, cb in zip(a, b):
                 for x, y in zip(ca, cb):
                     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# --------------------------------------------------------------------------- wrong answers fed to the checks
+def mce_log_of_softmax(logits, targets, mask):
+    """Shifted by the max (no overflow) but the log taken of the probabilities: a target far
+    below the best tag has probability 0 in float64 and loss inf."""
+    z = logits - logits.max(axis=2, keepdims=True)
+    with np.errstate(divide="ignore"):
+        p = torch.softmax(torch.from_numpy(z), dim=2).numpy()
+        return float(-np.log(p[mask, targets[mask]]).mean())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_masked_loss_log_of_softmax_rejected_on_every_seed(seed):
+    # passed on seeds 2 to 5 when no real word's target happened to sit 745 below the best
+    assert_rejected("06.masked_cross_entropy", mce_log_of_softmax,
+                    mistake="log taken of the softmax", seed=seed)
+
+
+def swt_naive_softmax(logits, temperature, u):
+    with np.errstate(all="ignore"):
+        e = np.exp(logits / temperature)
+        p = e / e.sum(axis=1, keepdims=True)
+    return p, _draw(p, u)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_temperature_unstable_softmax_rejected_on_every_seed(seed):
+    # exp(logits / T) without the max passed every draw when all logits were small
+    assert_rejected("06.sample_with_temperature", swt_naive_softmax, "NaN",
+                    mistake="without subtracting each row's max", seed=seed)
+
+
+def _float32_rounded(func):
+    def rounded(*args):
+        out = func(*args)
+        if isinstance(out, float):
+            return float(np.float32(out))
+        return tuple(np.asarray(v, np.float32).astype(np.float64) if np.asarray(v).dtype.kind == "f"
+                     else v for v in out)
+    return rounded
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_float32_answer_gets_the_float32_diagnosis_not_a_mistake(exercise_id, seed):
+    """A mistake that equals the reference on a case (the tie rule without ties, an unstable
+    softmax on small logits) must not be named for an answer that is off by float32 rounding
+    there: it was ("ties in reverse order", "without subtracting the max")."""
+    result = assert_rejected(exercise_id, _float32_rounded(SOLUTIONS[exercise_id]), "float32",
+                             seed=seed)
+    assert result.mistake is None, result.message
+
+
+def beam_old_length(logp, length, finished, step_logits, beam_size, eos):
+    """Live candidates ranked by new_logp / length, the length before the new symbol is added."""
+    n, V = step_logits.shape
+    cand = logp[:, None] + _lsm(step_logits, axis=1)
+    cand_len = np.repeat(length[:, None] + 1, V, axis=1)
+    cand[finished] = -np.inf
+    cand[finished, eos] = logp[finished]
+    cand_len[finished] = length[finished][:, None]
+    rank_len = np.where(finished[:, None], cand_len, length[:, None])
+    score = (cand / rank_len).ravel()
+    order = np.array(sorted(range(n * V), key=lambda i: -score[i])[:beam_size])
+    return order // V, order % V, cand.ravel()[order], cand_len.ravel()[order]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_beam_live_length_without_the_new_symbol_rejected_on_every_seed(seed):
+    # passed seed 6 when no finished hypothesis scored between best / (t + 1) and best / t
+    assert_rejected("06.beam_search_step", beam_old_length, "parent", seed=seed)

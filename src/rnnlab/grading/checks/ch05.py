@@ -38,13 +38,15 @@ NOTEBOOK = "05_bidirectional_deep.ipynb"
 
 
 # ============================================================================ shared helpers
-def _lengths(rng, T, N):
-    """True lengths in 1..T, unsorted: at least one full-length and (N >= 2) one shorter sequence."""
-    lengths = rng.integers(1, T + 1, size=N)
-    full, short = rng.permutation(N)[:2] if N >= 2 else (0, None)
-    lengths[full] = T
+def _lengths(rng, T, N, full=True):
+    """True lengths in 1..T, unsorted: at least one full-length (``full``; otherwise none, a batch
+    padded beyond its longest sequence) and (N >= 2) one shorter sequence."""
+    top = T if full else T - 1  # the longest length (T >= 3 where full is False)
+    lengths = rng.integers(1, top + 1, size=N)
+    longest, short = rng.permutation(N)[:2] if N >= 2 else (0, None)
+    lengths[longest] = top
     if short is not None:
-        lengths[short] = rng.integers(1, T)
+        lengths[short] = rng.integers(1, top)
     return lengths.astype(np.int64)
 
 
@@ -53,9 +55,11 @@ def _valid(T, lengths):
     return (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
 
 
-def _padded_input(rng, T, N, I):
-    """x (T, N, I) whose padded steps hold random values (padding must not matter)."""
-    lengths = _lengths(rng, T, N)
+def _padded_input(rng, T, N, I, full=True):
+    """x (T, N, I) whose padded steps hold random values (padding must not matter); ``full=False``:
+    no sequence fills the T steps (the outputs still have T rows: pad_packed_sequence needs
+    total_length=T, and T must come from x, not from lengths.max())."""
+    lengths = _lengths(rng, T, N, full)
     return _normal(rng, T, N, I, scale=1.0), lengths
 
 
@@ -73,6 +77,31 @@ def _weights(params, layer, suffix):
     k = f"l{layer}{suffix}"
     return (params[f"weight_ih_{k}"], params[f"weight_hh_{k}"], params[f"bias_ih_{k}"],
             params[f"bias_hh_{k}"])
+
+
+def _agree(a, b):
+    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's
+    answer."""
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(_agree(x, y) for x, y in zip(a, b)))
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12,
+                                                   equal_nan=True))
+
+
+def _where_it_differs(mistakes, reference):
+    """``mistakes`` whose functions return ``None`` (which matches no answer) on a case where the
+    mistake gives the reference's answer (one layer, where stacking mistakes vanish, say): the
+    grader names a mistake only where it reproduces a wrong answer, so that an answer that is off
+    by float32 rounding gets the float32 diagnosis rather than the name of a mistake that, on
+    that case, equals the reference."""
+    def wrap(wrong):
+        def on_differing_cases(*args):
+            out = wrong(*args)
+            return None if _agree(out, reference(*args)) else out
+        return on_differing_cases
+    return {description: wrap(wrong) for description, wrong in mistakes.items()}
 
 
 # ============================================================================ 05.masked_reverse
@@ -106,8 +135,10 @@ def _rev_batch(x, lengths):
 def _rev_cases(rng):
     cases = []
     for i in range(4):
-        T, N, F = (int(v) for v in rng.integers([3, 2, 1], [8, 6, 5]))
-        x, lengths = _padded_input(rng, T, N, F)
+        # the first case has two features or more, so that flipping the feature axis too (np.flip
+        # without an axis) shows
+        T, N, F = (int(v) for v in rng.integers([3, 2, 2 if i == 0 else 1], [8, 6, 5]))
+        x, lengths = _padded_input(rng, T, N, F, full=i < 3)
         cases.append((x, lengths))
     return cases
 
@@ -120,17 +151,18 @@ MASKED_REVERSE = Exercise(
     title="Reverse every sequence of a padded batch within its own length",
     cases=_rev_cases,
     reference=masked_reverse,
-    mistakes={
+    mistakes=_where_it_differs({
         "reversed over the padded length (x[::-1]): the padding moves to the front; reverse only "
         "the first lengths[n] steps of each sequence": _rev_whole,
         "nothing was reversed": _rev_none,
         "the padded steps were zeroed; leave them as they were (only x[:lengths[n], n] moves)":
             _rev_zero_pad,
         "reversed along the batch axis (axis 1) instead of time (axis 0)": _rev_batch,
-    },
+    }, masked_reverse),
     arg_names=("x", "lengths"),
     output_names=("reversed",),
-    hint="For each sequence n: y[:L, n] = x[:L, n][::-1] with L = lengths[n]; copy the rest.",
+    hint="Only time (axis 0) moves, and for sequence n only its first lengths[n] steps; the "
+         "padded steps and the feature order stay as they are.",
 )
 
 
@@ -185,9 +217,9 @@ def _fwd_one_bias(x, weight_ih, weight_hh, bias_ih, bias_hh, lengths):
 
 def _fwd_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         cases.append((x, _normal(rng, H, I), _normal(rng, H, H), _normal(rng, H), _normal(rng, H),
                       lengths))
     return cases
@@ -201,7 +233,7 @@ RNN_FORWARD = Exercise(
     title="A tanh RNN over a padded batch, masked so that padding changes nothing",
     cases=_fwd_cases,
     reference=rnn_forward,
-    mistakes={
+    mistakes=_where_it_differs({
         "padding not masked: the state keeps running through the padded steps (h_last must be "
         "the state at step lengths[n] - 1, outputs at padded steps 0)": _fwd_unmasked,
         "h_last taken after the padded steps (the state at step T - 1) instead of at each true "
@@ -210,11 +242,12 @@ RNN_FORWARD = Exercise(
             _fwd_outputs_not_zeroed,
         "weight_hh transposed: use h @ weight_hh.T": _fwd_whh_transposed,
         "bias_hh forgotten: torch adds two biases, bias_ih and bias_hh": _fwd_one_bias,
-    },
+    }, rnn_forward),
     arg_names=("x", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "lengths"),
     output_names=("output", "h_last"),
-    hint="Build a (T, N, 1) mask t < lengths[n]; at each step h = where(mask[t], new h, old h) "
-         "and output[t] = where(mask[t], h, 0).",
+    hint="A (T, N, 1) mask, true where t < lengths[n], decides at each step whether the state "
+         "moves and whether that step's output is kept; h_last is the state where each "
+         "sequence ends.",
 )
 
 
@@ -284,9 +317,9 @@ def _bi_weights_swapped(x, params, lengths):
 
 def _bi_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         cases.append((x, _layer_params(rng, I, H), lengths))
     return cases
 
@@ -299,7 +332,7 @@ BIDIRECTIONAL_RNN = Exercise(
     title="One bidirectional tanh layer from two unidirectional passes, in torch's layout",
     cases=_bi_cases,
     reference=bidirectional_rnn,
-    mistakes={
+    mistakes=_where_it_differs({
         "backward direction not reversed: the _reverse weights were run left to right":
             _bi_not_reversed,
         "backward direction reversed over the padded length (x[::-1]): it starts in the padding "
@@ -314,7 +347,7 @@ BIDIRECTIONAL_RNN = Exercise(
         "step t": _bi_not_reversed_back,
         "the two directions' weights swapped: the forward pass uses the _l0 weights, the "
         "backward pass the _l0_reverse ones": _bi_weights_swapped,
-    },
+    }, bidirectional_rnn),
     arg_names=("x", "params", "lengths"),
     output_names=("output", "h_n"),
     hint="forward = rnn_forward(x, ...l0...); backward = masked_reverse(rnn_forward("
@@ -345,6 +378,12 @@ def _stack_direction_major(x, params, num_layers, lengths):
     return out, np.concatenate([h_n[0::2], h_n[1::2]])
 
 
+def _stack_directions_swapped(x, params, num_layers, lengths):
+    out, h_n = stack_layers(x, params, num_layers, lengths)
+    N, H = h_n.shape[1:]
+    return out, h_n.reshape(num_layers, 2, N, H)[:, ::-1].reshape(2 * num_layers, N, H)
+
+
 def _stack_top_only(x, params, num_layers, lengths):
     out, h_n = stack_layers(x, params, num_layers, lengths)
     return out, h_n[-2:].copy()
@@ -369,13 +408,15 @@ def _stack_not_chained(x, params, num_layers, lengths):
 
 def _stack_cases(rng):
     cases = []
-    for i in range(4):
-        L = 2 if i == 0 else int(rng.integers(2, 4))
+    # two and three layers always (an answer that ignores num_layers and stacks a fixed number
+    # fails one of them), one layer last (the boundary; where the stacking mistakes vanish); the
+    # third case has no full-length sequence (the last case does that in the other exercises)
+    for i, L in enumerate((2, 3, int(rng.integers(2, 4)), 1)):
         T, N, H = (int(v) for v in rng.integers([3, 2, 2], [7, 5, 5]))
         # input_size == 2H (the width of a bidirectional layer's output), so that an answer that
         # feeds x to every layer runs and can be recognised instead of raising a shape error
         I = 2 * H
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i != 2)
         params = {}
         for layer in range(L):
             params.update(_layer_params(rng, I if layer == 0 else 2 * H, H, layer))
@@ -391,20 +432,23 @@ STACK_LAYERS = Exercise(
     title="Stack bidirectional layers and lay out h_n as torch does",
     cases=_stack_cases,
     reference=stack_layers,
-    mistakes={
+    mistakes=_where_it_differs({
         "h_n rows mixed between layers and directions: all forward rows first, then all "
         "backward rows; torch orders them layer by layer, row = layer * 2 + direction":
             _stack_direction_major,
+        "h_n's two rows of each layer in the wrong order: torch puts a layer's forward "
+        "direction first (row layer * 2), then its backward one (row layer * 2 + 1)":
+            _stack_directions_swapped,
         "h_n holds only the top layer: it has one row per layer and direction "
         "(2 * num_layers rows)": _stack_top_only,
         "output taken from the first layer; it is the top layer's": _stack_bottom_output,
         "every layer reads the input x; layer l + 1 must read layer l's output (both directions, "
         "2H wide)": _stack_not_chained,
-    },
+    }, stack_layers),
     arg_names=("x", "params", "num_layers", "lengths"),
     output_names=("output", "h_n"),
-    hint="Loop over layers: out, h = bidirectional_rnn(out, that layer's weights renamed to _l0, "
-         "lengths); collect h[0], h[1] in that order; np.stack at the end.",
+    hint="Each layer reads the previous layer's whole output (the first reads x), with its own "
+         "weights and the same lengths; h_n keeps every layer's two rows, layer by layer.",
 )
 
 
@@ -450,9 +494,9 @@ def _fin_both_at_padded_end(output, lengths):
 
 def _fin_cases(rng):
     cases = []
-    for _ in range(4):
+    for i in range(4):
         T, N, I, H = (int(v) for v in rng.integers([3, 2, 1, 2], [8, 6, 5, 6]))
-        x, lengths = _padded_input(rng, T, N, I)
+        x, lengths = _padded_input(rng, T, N, I, full=i < 3)
         output, _ = bidirectional_rnn(x, _layer_params(rng, I, H), lengths)
         cases.append((output, lengths))
     return cases
@@ -466,7 +510,7 @@ FINAL_STATES_FROM_OUTPUT = Exercise(
     title="Read h_n off a bidirectional layer's padded output",
     cases=_fin_cases,
     reference=final_states_from_output,
-    mistakes={
+    mistakes=_where_it_differs({
         "forward final state read at the padded end output[-1]: with padding it is 0 there; read "
         "it at each true end output[lengths[n] - 1, n, :H]": _fin_padded_end,
         "backward final state read at the true end: the backward direction finishes at step 0, "
@@ -476,7 +520,7 @@ FINAL_STATES_FROM_OUTPUT = Exercise(
         "halves of output swapped: output[..., :H] is the forward direction, output[..., H:] "
         "the backward one": _fin_halves_swapped,
         "both directions read at the padded end output[-1]": _fin_both_at_padded_end,
-    },
+    }, final_states_from_output),
     arg_names=("output", "lengths"),
     output_names=("h_n",),
     hint="Each direction's final state is its output at the last step it reads: for the forward "
@@ -544,7 +588,7 @@ TOP_LAYER_FINAL_STATES = Exercise(
     title="Pick the top layer's final states out of h_n, directions side by side",
     cases=_top_cases,
     reference=top_layer_final_states,
-    mistakes={
+    mistakes=_where_it_differs({
         "only h_n[-1] taken: with two directions that is the top layer's backward state alone; "
         "the forward one is h_n[-2]": _top_last_row,
         "h_n viewed as (num_directions, num_layers, N, H): torch's order is (num_layers, "
@@ -555,7 +599,7 @@ TOP_LAYER_FINAL_STATES = Exercise(
             _top_directions_swapped,
         "the (D, N, H) block reshaped straight to (N, D*H): that interleaves sequences; "
         "concatenate the directions along axis 1 instead": _top_reshape_no_transpose,
-    },
+    }, top_layer_final_states),
     arg_names=("h_n", "num_layers", "num_directions"),
     output_names=("summary",),
     hint="h_n's rows are ordered layer * num_directions + direction: take the top layer's "

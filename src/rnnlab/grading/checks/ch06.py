@@ -29,6 +29,38 @@ from rnnlab.scratch.losses import log_softmax, softmax
 NOTEBOOK = "06_sequence_tasks.ipynb"
 
 
+def _agree(a, b):
+    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's
+    answer."""
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(_agree(x, y) for x, y in zip(a, b)))
+    a, b = np.asarray(a), np.asarray(b)
+    with np.errstate(all="ignore"):
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12,
+                                                       equal_nan=True))
+
+
+def _where_it_differs(mistakes, reference):
+    """``mistakes`` whose functions return ``None`` (which matches no answer) on a case where the
+    mistake gives the reference's answer (the tie rule on a case without ties, an unstable
+    softmax on small logits): the grader names a mistake only where it reproduces a wrong answer,
+    so that an answer that is off by float32 rounding gets the float32 diagnosis rather than the
+    name of a mistake that, on that case, equals the reference."""
+    def wrap(wrong):
+        def on_differing_cases(*args):
+            out = wrong(*args)
+            if _agree(out, reference(*args)):
+                return None
+            if isinstance(out, float) and not np.isfinite(out):
+                # as a 0-d array: compared as a float, an inf would match any finite answer
+                # (its relative tolerance is infinite), naming this mistake for unrelated ones
+                return np.array(out)
+            return out
+        return on_differing_cases
+    return {description: wrap(wrong) for description, wrong in mistakes.items()}
+
+
 # ============================================================================ 06.masked_cross_entropy
 def masked_cross_entropy(logits, targets, mask):
     """Reference: mean over the positions where ``mask`` is True of ``-log softmax(logits)[target]``.
@@ -78,6 +110,14 @@ def _mce_unstable(logits, targets, mask):
     return float(-picked[mask].sum() / mask.sum())
 
 
+def _mce_log_of_softmax(logits, targets, mask):
+    z = logits - logits.max(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.exp(z) / np.exp(z).sum(-1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    return float(-picked[mask].sum() / mask.sum())
+
+
 def _mce_cases(rng):
     cases = []
     for k in range(5):
@@ -89,6 +129,15 @@ def _mce_cases(rng):
         scale = 1000.0 if k == 4 else 2.0                  # large logits: exp() overflows naively
         logits = scale * rng.standard_normal((N, T, C))
         targets = rng.integers(0, C, size=(N, T)).astype(np.int64)   # padding holds junk ids too
+        if k == 4:
+            # step 0 is real in every sentence: in one, the target scores 1500 below the best tag
+            # (its probability rounds to 0: log(softmax) gives -inf); in another, the target
+            # is the best tag at 1000 (exp overflows, so exp(z)/sum(exp(z)) gives NaN)
+            low, high = (int(v) for v in rng.permutation(N)[:2])
+            targets[low, 0] = int(np.argmin(logits[low, 0]))
+            logits[low, 0, targets[low, 0]] = logits[low, 0].max() - 1500.0
+            targets[high, 0] = int(np.argmax(logits[high, 0]))
+            logits[high, 0, targets[high, 0]] = max(1000.0, logits[high, 0].max())
         cases.append((logits, targets, mask))
     return cases
 
@@ -101,7 +150,7 @@ MASKED_CROSS_ENTROPY = Exercise(
     title="The cross-entropy of a padded batch of tag sequences, padding ignored",
     cases=_mce_cases,
     reference=masked_cross_entropy,
-    mistakes={
+    mistakes=_where_it_differs({
         "padding counted: the mean runs over all N*T positions instead of only where mask is True":
             _mce_all_positions,
         "padding zeroed in the sum but the mean still divides by N*T, not by the number of real "
@@ -113,7 +162,10 @@ MASKED_CROSS_ENTROPY = Exercise(
         "summed instead of averaged over the real tokens": _mce_sum,
         "softmax computed as exp(z)/sum(exp(z)) without subtracting the max: it overflows for large "
         "logits (use z - z.max(-1, keepdims=True))": _mce_unstable,
-    },
+        "log taken of the softmax: a probability below about 1e-308 rounds to 0 and its log is "
+        "-inf; compute the log-probabilities directly from z - max, never as log(p)":
+            _mce_log_of_softmax,
+    }, masked_cross_entropy),
     arg_names=("logits", "targets", "mask"),
     output_names=("loss",),
     hint="log-softmax over the last axis, pick the target's entry, average over mask == True only.",
@@ -154,6 +206,13 @@ def _swt_multiplied(logits, temperature, u):
     return p, _inverse_cdf(p, u)
 
 
+def _swt_unstable(logits, temperature, u):
+    with np.errstate(all="ignore"):
+        e = np.exp(logits / temperature)
+        p = e / e.sum(axis=-1, keepdims=True)
+    return p, _inverse_cdf(p, u)
+
+
 def _swt_wrong_axis(logits, temperature, u):
     p = softmax(logits / temperature, axis=0)
     return p, _inverse_cdf(p, u)
@@ -173,8 +232,10 @@ def _swt_cases(rng):
     cases = []
     for T in (0.3, 0.6, 2.0, 3.5):
         B, V = int(rng.integers(12, 20)), int(rng.integers(4, 9))
-        cases.append((2.0 * rng.standard_normal((B, V)), float(T * rng.uniform(0.9, 1.1)),
-                      rng.uniform(0.0, 1.0, size=B)))
+        logits = 2.0 * rng.standard_normal((B, V))
+        if T == 0.3:  # a few rows of large logits: exp(logits / T) overflows without the max
+            logits[:3] *= 150.0
+        cases.append((logits, float(T * rng.uniform(0.9, 1.1)), rng.uniform(0.0, 1.0, size=B)))
     # ties: rows of equal logits over V = 4 or 8 symbols give p = 1/V and cdf = j/V exactly (any
     # softmax, any summation order), and u is set to one of these values, where "the first symbol
     # with cdf > u" and "the first with cdf >= u" differ
@@ -196,20 +257,22 @@ SAMPLE_WITH_TEMPERATURE = Exercise(
     title="Temperature softmax and one inverse-CDF draw per row from pre-drawn noise",
     cases=_swt_cases,
     reference=sample_with_temperature,
-    mistakes={
+    mistakes=_where_it_differs({
         "temperature applied after the softmax (softmax(logits) / T): divide the logits by T "
         "before the softmax": _swt_after_softmax,
         "temperature applied after the softmax and renormalised, so it has no effect: divide the "
         "logits by T before the softmax": _swt_after_softmax_renormalised,
         "logits multiplied by the temperature instead of divided (T > 1 must flatten the "
         "distribution)": _swt_multiplied,
+        "softmax computed as exp(z)/sum(exp(z)) without subtracting each row's max: it overflows "
+        "for large logits": _swt_unstable,
         "softmax over the wrong axis: axis 0 runs across the batch; each row (the vocabulary, "
         "axis -1) must sum to 1": _swt_wrong_axis,
         "argmax (greedy) instead of a draw: use u with the cumulative sum of p": _swt_argmax,
         "ties resolved the wrong way: where u equals a value of cumsum(p) exactly, the symbol is "
         "the first with cumsum(p) > u (count the entries <= u, or np.searchsorted(cdf, u, "
         "side='right')), not the first with cumsum(p) >= u (cdf < u, side='left')": _swt_strict,
-    },
+    }, sample_with_temperature),
     arg_names=("logits", "temperature", "u"),
     output_names=("p", "index"),
     hint="p = softmax(logits / temperature, axis=-1); index = number of cumsum(p) entries <= u.",
@@ -276,7 +339,7 @@ def _wrong_beam(**switches):
 
 def _beam_cases(rng):
     cases = []
-    for _ in range(5):
+    for k in range(5):
         n, V = int(rng.integers(3, 6)), int(rng.integers(4, 8))
         t = int(rng.integers(3, 8))                          # live hypotheses have t symbols
         finished = np.zeros(n, dtype=bool)
@@ -285,6 +348,17 @@ def _beam_cases(rng):
         # finished hypotheses are short but fairly probable per symbol; live ones longer
         logp = -length * rng.uniform(0.2, 1.2, size=n)
         step_logits = 2.0 * rng.standard_normal((n, V))
+        if k == 0:
+            # the best finished hypothesis scores between best / (t + 1) and best / t, best the
+            # best live candidate's log-probability, and the other finished ones below it (no
+            # two equal): it
+            # comes second after that candidate, first if a live candidate's length is not
+            # counted with its new symbol (t instead of t + 1)
+            best = max(logp[b] + log_softmax(step_logits[b]).max() for b in np.flatnonzero(~finished))
+            between = (best / t + best / (t + 1)) / 2
+            f = np.flatnonzero(finished)
+            logp[f] = np.minimum(logp[f], length[f] * (between - 1.0 - 0.37 * np.arange(len(f))))
+            logp[f[0]] = length[f[0]] * between
         cases.append((logp, length, finished, step_logits, int(rng.integers(2, n + 1)),
                       int(rng.integers(V))))
     # ties: four identical live hypotheses whose best three symbols have equal logits: twelve
@@ -315,7 +389,7 @@ BEAM_SEARCH_STEP = Exercise(
     title="One step of beam search: log space, length-normalised scores, finished hypotheses kept",
     cases=_beam_cases,
     reference=beam_search_step,
-    mistakes={
+    mistakes=_where_it_differs({
         "scores not length-normalised: ranking by the summed log-probability favours the short "
         "finished hypotheses (rank by new_logp / new_length)": _wrong_beam(normalise=False),
         "not in log space: probabilities multiplied instead of log-probabilities added (add "
@@ -334,7 +408,7 @@ BEAM_SEARCH_STEP = Exercise(
         "ties out of order: np.argsort's default sort is not stable, equal scores come out in any "
         "order; candidates with equal scores must keep the order b-major, v-minor "
         "(np.argsort(-score, kind='stable'))": _wrong_beam(reverse_ties=None),
-    },
+    }, beam_search_step),
     arg_names=("logp", "length", "finished", "step_logits", "beam_size", "eos"),
     output_names=("parent", "token", "new_logp", "new_length"),
     hint="Build all candidates (n, V) in log space, give finished rows one candidate (eos), rank "
