@@ -411,7 +411,7 @@ def autograd_backward(dh, dc, x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, 
 def test_torch_answers_earn_nothing(ex_id, answer):
     """Once passed: the values are right, but the notebook asks for numpy code written by hand
     (torch.nn.LSTMCell is exercise 1's answer, autograd exercise 2's)."""
-    res = assert_rejected(ex_id, answer, "called `torch.", "a module this exercise does not allow")
+    res = assert_rejected(ex_id, answer, "called `torch.", "part of torch, which this exercise does not allow")
     assert res.status == "wrong"
 
 
@@ -447,3 +447,23 @@ def test_seed_bias_in_the_posts_order_is_diagnosed_and_the_hint_keeps_the_answer
         return w_ih / 2, w_hh, b1, b2
     res = assert_rejected("03.seed_lstm_to_torch", half_weight_ih, "Hint:")
     assert "i, f, g, o" not in res.message and "first H columns" not in res.message, res.message
+
+
+def test_importing_torch_inside_a_numpy_answer_is_not_a_call():
+    """The first `import torch` runs torch's own module code; the answer called nothing of it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nimport numpy as np\nfrom rnnlab.grading import check\n"
+        "assert 'torch' not in sys.modules\n"
+        "def lstm_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):\n"
+        "    import torch  # e.g. left over from a comparison\n"
+        "    sig = lambda v: 1 / (1 + np.exp(-v))\n"
+        "    i, f, g, o = np.split(x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh, 4, axis=1)\n"
+        "    c = sig(f) * c_prev + sig(i) * np.tanh(g)\n"
+        "    return sig(o) * np.tanh(c), c\n"
+        "print('status:', check('03.lstm_step', lstm_step, seed=0).status)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "status: passed" in run.stdout, run.stdout

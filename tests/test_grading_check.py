@@ -606,3 +606,13 @@ def test_an_int_beyond_int64_is_wrong_not_an_error_of_the_grader():
         decode({"t": "list", "v": [10**400]}, [])
     with pytest.raises(TypeError):
         encode(2**64)
+
+
+def test_an_infinite_scalar_reference_matches_only_itself():
+    inf = float("inf")
+    for got in (0.0, 1e308, -inf, float("nan")):
+        assert compare(got, inf) is not None, got
+        assert compare(complex(got), complex(inf, 0)) is not None, got
+    assert compare(inf, inf) is None and compare(-inf, -inf) is None
+    assert compare(complex(inf, 0), complex(inf, 0)) is None
+    assert compare(1.0 + 1e-12, 1.0) is None  # finite values keep their tolerance

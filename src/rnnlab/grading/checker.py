@@ -285,6 +285,7 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
         whose = ("the grader's reference" if name.startswith("rnnlab.grading.checks.")
                  else "the grader's own code" if name.startswith("rnnlab.grading.")
                  else "the package's own implementation" if name.startswith("rnnlab.")
+                 else "part of torch, which this exercise does not allow" if name.startswith("torch.")
                  else "a module this exercise does not allow")
         return _result(ex, "wrong", f"on case {i + 1} of {n}, `{ex.function}` called `{name}`, "
                                     f"{whose}: the points are for code you write yourself (numpy is "

@@ -15,6 +15,7 @@ Tuples and lists are interchangeable; a 0-d array and a scalar are interchangeab
 """
 from __future__ import annotations
 
+import cmath
 import math
 import numbers
 import re
@@ -307,8 +308,8 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         if math.isnan(e) and math.isnan(g):
             return None
         s_atol, s_rtol = _strict(atol, rtol) if exp_dtype == np.float64 and strict else (atol, rtol)
-        if math.isclose(g, e, rel_tol=0, abs_tol=0) or (
-                not math.isnan(g) and not math.isnan(e) and abs(g - e) <= s_atol + s_rtol * abs(e)):
+        if math.isclose(g, e, rel_tol=0, abs_tol=0) or (  # an infinite e matches only itself
+                math.isfinite(g) and math.isfinite(e) and abs(g - e) <= s_atol + s_rtol * abs(e)):
             return None
         msg = (f"{label} differs from the reference: got {_fmt(g)}, expected {_fmt(e)} "
                f"(abs error {abs(g - e):.3g})")
@@ -319,7 +320,8 @@ def _compare(got: Any, exp: Any, path: str, named: bool, atol: float, rtol: floa
         if not isinstance(got, (numbers.Number, np.number)) or isinstance(got, bool):
             return f"{label} is {_a(describe(got))}; expected a complex number"
         g, e = complex(got), complex(exp)
-        return None if abs(g - e) <= atol + rtol * abs(e) else \
+        finite = cmath.isfinite(g) and cmath.isfinite(e)
+        return None if g == e or (finite and abs(g - e) <= atol + rtol * abs(e)) else \
             f"{label} differs from the reference: got {_fmt(g)}, expected {_fmt(e)}"
     if isinstance(exp, str):
         if not isinstance(got, str):

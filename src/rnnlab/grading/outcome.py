@@ -138,8 +138,8 @@ class CallTrace:
     (:func:`student_code`) ran, loop iterations included: a scan over ``T`` steps in
     ``ceil(log2 T)`` vectorised passes runs a few dozen lines, a loop at least one per step.
 
-    Importing a module of rnnlab during the call (its module-level code and what that code calls)
-    is not a call: an answer that imports ``rnnlab.experiments.ch07`` for a plot called nothing.
+    Importing a module during the call (its module-level code and what that code calls) is not a
+    call: an answer that imports ``rnnlab.experiments.ch07`` for a plot, or ``torch``, called nothing.
 
     It uses :func:`sys.settrace` (a new frame is looked at once; only the student's frames are traced
     line by line, and only when counting), also in the threads the call starts
@@ -173,14 +173,18 @@ class CallTrace:
         return known
 
     def _importing(self, frame) -> bool:
-        """Whether ``frame`` runs while a module of rnnlab is being imported inside the call (it is
-        that module's code, or called by it)."""
+        """Whether ``frame`` runs while a module is being imported inside the call (it is that
+        module's code, or called by it): a module's top-level code, from the module's own file,
+        running in the namespace ``sys.modules`` holds for it (code merely given a module's name,
+        or run in its namespace with ``exec``, is not an import)."""
         while frame is not None and frame is not self._floor:
             code = frame.f_code
-            if code.co_name == "<module>":  # a module's own code, from its file, in its namespace
-                module = self._known(code.co_filename)[1]
-                loaded = sys.modules.get(module) if module else None
-                if loaded is not None and getattr(loaded, "__dict__", None) is frame.f_globals:
+            if code.co_name == "<module>":
+                loaded = sys.modules.get(frame.f_globals.get("__name__"))
+                path = getattr(loaded, "__file__", None)
+                if loaded is not None and getattr(loaded, "__dict__", None) is frame.f_globals \
+                        and isinstance(path, str) \
+                        and os.path.realpath(path) == os.path.realpath(code.co_filename):
                     return True
             frame = frame.f_back
         return False
