@@ -7,7 +7,7 @@ import torch
 from rnnlab.grading import check, exercises
 from rnnlab.grading.checks import ch01
 
-from _check_helpers import assert_rejected, assert_values_pass
+from _check_helpers import assert_rejected, assert_values_pass, allow_torch
 
 SEEDS = [0, 1]
 
@@ -66,7 +66,9 @@ def test_registered():
     ("01.carry_bit_weights", carry_bit_weights),
     ("01.count_parameters", count_parameters),
 ])
-def test_solution_passes(exercise_id, func, seed):
+def test_solution_passes(exercise_id, func, seed, monkeypatch):
+    if exercise_id == "01.count_parameters":  # the independent count is torch's numel
+        allow_torch(monkeypatch, "01")
     result = check(exercise_id, func, seed=seed)
     assert result.passed and result.score == result.max_score > 0, result.message
     assert "passed" in result.message
@@ -338,7 +340,8 @@ def count_no_output_bias(input_size, hidden_size, output_size, seq_len):
     (count_rnn_only, "output layer"),
     (count_no_output_bias, "output layer's bias"),
 ])
-def test_count_parameters_mutants(mutant, mistake):
+def test_count_parameters_mutants(mutant, mistake, monkeypatch):
+    allow_torch(monkeypatch, "01")  # some mutants are built on torch's modules
     assert_rejected("01.count_parameters", mutant, "Likely mistake", mistake=mistake)
 
 
@@ -377,7 +380,7 @@ def test_torch_nn_does_not_earn_the_points(exercise_id, answer):
         got, expected = answer(*case), ex.reference(*case)
         for g, e in zip(*((got, expected) if isinstance(expected, tuple) else ((got,), (expected,)))):
             np.testing.assert_allclose(g, e, rtol=0, atol=1e-12)
-    result = assert_rejected(exercise_id, answer, "torch.nn.modules.rnn", "does not allow",
+    result = assert_rejected(exercise_id, answer, "torch.nn.modules.rnn", "part of torch",
                              seeds=range(3))
     assert result.status == "wrong"
 

@@ -615,8 +615,8 @@ def _assert_torch_values_pass_but_refused(exercise_id, func, called, seed=1):
     assert untraced.passed, untraced.message
     refused = check(exercise_id, func, seed=seed)
     assert not refused.passed and refused.score == 0, refused.message
-    assert f"called `{called}" in refused.message and "does not allow" in refused.message, \
-        refused.message
+    whose = "part of torch" if called.startswith("torch.") else "does not allow"
+    assert f"called `{called}" in refused.message and whose in refused.message, refused.message
 
 
 def _rnn_backward_autograd(x, h0, weight_ih, weight_hh, bias, dh):
@@ -669,12 +669,12 @@ def test_numpy_solutions_agree_with_torch():
 
 
 @pytest.mark.parametrize("exercise_id, func, called", [
-    ("02.output_grads", output_grads_autograd, "torch.nn.functional.cross_entropy"),
-    ("02.rnn_backward", _rnn_backward_autograd, "torch.autograd.backward"),
-    ("02.rnn_backward", _rnn_backward_autograd_grad, "torch.autograd.grad"),
-    ("02.rnn_backward", _rnn_backward_torch_func, "torch._functorch."),
-    ("02.truncated_bptt_grads", truncated_autograd, "torch.autograd.backward"),
-    ("02.clip_by_global_norm", clip_torch, "torch.nn."),
+    ("02.output_grads", output_grads_autograd, "torch."),
+    ("02.rnn_backward", _rnn_backward_autograd, "torch."),
+    ("02.rnn_backward", _rnn_backward_autograd_grad, "torch."),
+    ("02.rnn_backward", _rnn_backward_torch_func, "torch."),
+    ("02.truncated_bptt_grads", truncated_autograd, "torch."),
+    ("02.clip_by_global_norm", clip_torch, "torch."),
 ])
 def test_torch_computing_the_answer_earns_no_points(exercise_id, func, called):
     _assert_torch_values_pass_but_refused(exercise_id, func, called)
@@ -690,7 +690,7 @@ def test_output_grads_autograd_without_a_torch_loss_is_refused():
         loss.backward()
         return loss.item(), Vt.grad.numpy(), ct.grad.numpy(), ht.grad.numpy()
 
-    _assert_torch_values_pass_but_refused("02.output_grads", by_hand_loss, "torch.autograd")
+    _assert_torch_values_pass_but_refused("02.output_grads", by_hand_loss, "torch.")
 
 
 def test_output_grads_library_log_softmax_is_refused():

@@ -8,7 +8,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.grading import check, exercises
 
-from _check_helpers import assert_rejected
+from _check_helpers import assert_rejected, allow_torch
+
+
+@pytest.fixture(autouse=True)
+def _torch_built_answers(monkeypatch):
+    """The solutions and mutants here are built on torch (independent of the check's numpy
+    references) to test how values are diagnosed; tests/test_checks_torch_rule.py tests that a
+    student's answer may not call torch."""
+    allow_torch(monkeypatch, "05")
 
 SEEDS = [0, 1]
 IDS = ["05.bidirectional_rnn", "05.final_states_from_output", "05.masked_reverse",

@@ -9,7 +9,15 @@ from rnnlab.grading import check, exercises
 from rnnlab.grading.checks import ch06
 from rnnlab.train import decode
 
-from _check_helpers import assert_rejected
+from _check_helpers import assert_rejected, allow_torch
+
+
+@pytest.fixture(autouse=True)
+def _torch_built_answers(monkeypatch):
+    """The solutions and mutants here are built on torch (independent of the check's numpy
+    references) to test how values are diagnosed; tests/test_checks_torch_rule.py tests that a
+    student's answer may not call torch."""
+    allow_torch(monkeypatch, "06")
 
 SEEDS = [0, 1, 2]
 

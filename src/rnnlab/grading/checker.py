@@ -5,8 +5,8 @@ in ``rnnlab grade`` and the other way round.
 
 Scoring: an exercise earns its points only when **every** case matches the reference (no partial
 credit inside an exercise). Statuses: ``"passed"``, ``"wrong"`` (wrong structure, shape, dtype or
-values, an argument changed in place, a call into the grader's reference or the package's own
-implementation, or a loop where the exercise asks for vectorised code: see
+values, an argument changed in place, a call into the grader's reference, the package's own
+implementation or torch, or a loop where the exercise asks for vectorised code: see
 :class:`~rnnlab.grading.outcome.CallTrace`), ``"not attempted"`` (the stub still raises
 ``NotImplementedError``), ``"error"`` (the function raised), ``"memory"`` (it ran out of memory),
 ``"missing"`` (no such function).
@@ -285,7 +285,7 @@ def judge(ex: Exercise, cases: Sequence[tuple], outcomes: Sequence[CallOutcome])
         whose = ("the grader's reference" if name.startswith("rnnlab.grading.checks.")
                  else "the grader's own code" if name.startswith("rnnlab.grading.")
                  else "the package's own implementation" if name.startswith("rnnlab.")
-                 else "part of torch, which this exercise does not allow" if name.startswith("torch.")
+                 else "part of torch" if name.startswith("torch.")
                  else "a module this exercise does not allow")
         return _result(ex, "wrong", f"on case {i + 1} of {n}, `{ex.function}` called `{name}`, "
                                     f"{whose}: the points are for code you write yourself (numpy is "
@@ -325,14 +325,15 @@ def check(exercise_id: str, func: Callable, *, seed: int | None = None) -> Check
         return missing_result(ex, f"expected the function `{ex.function}`, got "
                                   f"{'None' if func is None else type(func).__name__}")
     cases = draw_cases(ex, np.random.default_rng(seed))
-    traced = sys.gettrace() is None  # else call_function leaves the debugger's tracer alone
+    # else call_function leaves the debugger's or the profiler's function alone
+    traced = sys.gettrace() is None and sys.getprofile() is None
     outcomes = [call_function(func, case, forbidden=ex.forbidden_calls,
                               count_lines=ex.max_lines is not None) for case in cases]
     result = judge(ex, cases, outcomes)
     if not traced and result.passed and (ex.forbidden_calls or ex.max_lines is not None):
         lines = " or how many lines it runs" if ex.max_lines is not None else ""
-        note = (f"; a debugger is attached, so this check did not see what `{ex.function}` "
-                f"calls{lines}: the grader does")
+        note = (f"; a debugger or profiler is attached, so this check did not see what "
+                f"`{ex.function}` calls{lines}: the grader does")
         result = replace(result, message=result.message + note, detail=result.detail + note)
     if not _in_ipython():
         print(result.message)

@@ -11,6 +11,7 @@ import site
 import sys
 import threading
 import traceback
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -127,6 +128,22 @@ def _module_of_file(filename: str) -> str | None:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _module_of_builtin(func) -> str | None:
+    """The module a builtin function or method belongs to: ``torch.log`` -> ``"torch"``, a
+    tensor's ``.exp`` -> ``"torch"`` (its object's class), ``np.add`` -> ``"numpy"``."""
+    module = getattr(func, "__module__", None)
+    if isinstance(module, str):
+        return module
+    owner = getattr(func, "__objclass__", None)
+    if owner is None:
+        bound = getattr(func, "__self__", None)
+        if isinstance(bound, types.ModuleType):
+            return bound.__name__
+        owner = None if bound is None else type(bound)
+    module = getattr(owner, "__module__", None)
+    return module if isinstance(module, str) else None
+
+
 class CallTrace:
     """``with CallTrace(forbidden, count_lines=True) as trace: f(...)``: what one call of a student's
     function ran.
@@ -157,6 +174,7 @@ class CallTrace:
         self._is_student = is_student or student_code()
         self._files: dict[str, tuple[bool, str | None]] = {}
         self._previous = self._previous_threads = None
+        self._previous_profile = self._previous_profile_threads = None
         self._thread = self._floor = None
         self._active = False
 
@@ -189,11 +207,10 @@ class CallTrace:
             frame = frame.f_back
         return False
 
-    def _called_by_student(self, frame) -> bool:
+    def _called_by_student(self, caller) -> bool:
         """Whether the student's code (or the harness, when the answer *is* the forbidden function)
-        called ``frame``, directly or through other libraries' code (``functools``, numpy,
-        ``threading``), rather than a part of rnnlab the answer may use (``rnnlab.data``)."""
-        caller = frame.f_back
+        made a call from ``caller``, directly or through other libraries' code (``functools``,
+        numpy, ``threading``), rather than a part of rnnlab the answer may use (``rnnlab.data``)."""
         while caller is not None and caller is not self._floor:
             student, module = self._known(caller.f_code.co_filename)
             if student:
@@ -215,22 +232,47 @@ class CallTrace:
         if self.called is None and self._forbidden:
             for module in (frame.f_globals.get("__name__"), file_module):
                 if isinstance(module, str) and f"{module}.".startswith(self._forbidden):
-                    if not self._importing(frame) and self._called_by_student(frame):
+                    if not self._importing(frame) and self._called_by_student(frame.f_back):
                         self.called = f"{module}.{code.co_qualname}"
                     break
         return self._count if student and self._count_lines else None
 
+    def _c_call(self, frame, event, arg):
+        """The profile function: a call of a builtin (``torch.log``, ``Tensor.exp``), which
+        starts no Python frame, from ``frame``."""
+        if not self._active:
+            if threading.current_thread() is not self._thread:
+                sys.setprofile(self._previous_profile_threads)
+            return
+        if event != "c_call" or self.called is not None:
+            return
+        module = _module_of_builtin(arg)
+        if module is not None and f"{module}.".startswith(self._forbidden) \
+                and not self._importing(frame) and self._called_by_student(frame):
+            # a module's function by its name (torch.log, not _VariableFunctionsClass.log), a
+            # method by its class (TensorBase.exp)
+            name = getattr(arg, "__name__", None) if isinstance(getattr(arg, "__module__", None), str) \
+                else getattr(arg, "__qualname__", None)
+            self.called = f"{module}.{name or '?'}"
+
     def __enter__(self) -> "CallTrace":
         self._previous, self._previous_threads = sys.gettrace(), threading.gettrace()
+        self._previous_profile = sys.getprofile()
+        self._previous_profile_threads = threading.getprofile()
         self._thread, self._floor = threading.current_thread(), sys._getframe(1)
         self._active = True
+        if self._forbidden:  # builtins start no frame: a profile function sees their calls
+            threading.setprofile(self._c_call)
+            sys.setprofile(self._c_call)
         threading.settrace(self._enter_frame)
         sys.settrace(self._enter_frame)
         return self
 
     def __exit__(self, *exc) -> None:
         sys.settrace(self._previous)
+        sys.setprofile(self._previous_profile)
         threading.settrace(self._previous_threads)
+        threading.setprofile(self._previous_profile_threads)
         self._active = False
         self._floor = None
 
@@ -278,15 +320,16 @@ def call_function(func: Callable, case: tuple, *, forbidden: tuple[str, ...] = (
     """Call ``func(*copy_of_case)`` the way the grader does: on fresh copies of the arguments,
     noting any argument it changed in place and, under a :class:`CallTrace`, any call into the
     ``forbidden`` modules and (with ``count_lines``) how many lines of the student's code ran. The
-    trace is left out while another trace function is set (a debugger stepping through the
-    student's code keeps working; the grader, which runs no debugger, traces every call). The
-    returned value is passed through the grader's serialisation (``strict=False``), so a value that
+    trace is left out while another trace or profile function is set (a debugger stepping through
+    the student's code, or a profiler, keeps working; the grader, which runs neither, traces every
+    call). The returned value is passed through the grader's serialisation (``strict=False``), so
+    a value that
     cannot cross the boundary becomes an :class:`~rnnlab.grading.serialize.Unsupported`
     placeholder here too."""
     args = list(roundtrip(tuple(case), strict=True))
     pristine = roundtrip(tuple(case), strict=True)
     trace = None
-    if (forbidden or count_lines) and sys.gettrace() is None:
+    if (forbidden or count_lines) and sys.gettrace() is None and sys.getprofile() is None:
         trace = CallTrace(forbidden, count_lines=count_lines)
     try:
         if trace is None:

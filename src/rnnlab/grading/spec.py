@@ -27,10 +27,11 @@ import numpy as np
 
 __all__ = ["Exercise"]
 
-# what an answer may not call: the grader's references and the package's own implementations
-# (rnnlab.train.decode holds beam_search_step and sample_with_temperature, for example)
+# what an answer may not call: the grader's references, the package's own implementations
+# (rnnlab.train.decode holds beam_search_step and sample_with_temperature, for example) and torch
+# (torch.nn.LSTMCell, autograd): every graded function is numpy code
 FORBIDDEN_CALLS = ("rnnlab.grading", "rnnlab.scratch", "rnnlab.modules", "rnnlab.train",
-                   "rnnlab.experiments")
+                   "rnnlab.experiments", "torch")
 
 _ID = re.compile(r"^(?P<chapter>\d{2})\.(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -69,9 +70,9 @@ class Exercise:
     too_many_lines: one line, e.g. "a loop over positions, where the exercise asks for ..."; required
         with ``max_lines``.
     forbidden_calls: modules (a package covers its submodules) whose functions the answer may not
-        call: by default (``FORBIDDEN_CALLS``) the grader, whose references are the answers, and the
+        call: by default (``FORBIDDEN_CALLS``) the grader, whose references are the answers, the
         package's own implementations in ``rnnlab.scratch``, ``rnnlab.modules``, ``rnnlab.train``
-        and ``rnnlab.experiments``. A call the student's code makes into them makes the answer
+        and ``rnnlab.experiments``, and ``torch`` (the answers are numpy code). A call the student's code makes into them makes the answer
         ``"wrong"`` whatever it returns.
     """
 

@@ -22,12 +22,9 @@ import numpy as np
 
 from rnnlab.data.synthetic import CARRY_BIT_NOISE, carry_bit_inputs, run_carry_bit
 from rnnlab.grading.checks._common import _normal
-from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "01_recurrent_networks.ipynb"
-
-# torch.nn.RNN / RNNCell compute these two exercises in one call: the student writes the step
-NO_TORCH_NN = FORBIDDEN_CALLS + ("torch.nn",)
 
 
 # ============================================================================ 01.run_fixed_rnn
@@ -101,7 +98,6 @@ RUN_FIXED_RNN = Exercise(
     output_names=("ys", "h_last"),
     hint="Start every sequence from h = 0, add b_h inside the tanh, update h before computing "
          "y = W_hy h.",
-    forbidden_calls=NO_TORCH_NN,
 )
 
 
@@ -161,7 +157,6 @@ RNN_STEP = Exercise(
     # the direction, not the line of code: the formula with the transposes is the exercise
     hint="Rows are batch elements, so x @ weight_ih.T has shape (N, H); build the recurrent term "
          "from h_prev the same way, and add both biases inside the tanh.",
-    forbidden_calls=NO_TORCH_NN,
 )
 
 

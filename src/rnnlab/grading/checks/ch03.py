@@ -23,13 +23,9 @@ import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
 from rnnlab.grading.compare import compare, compare_outputs
-from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "03_lstm.ipynb"
-
-# torch too: torch.nn.LSTMCell is the answer to exercise 1, autograd the answer to exercise 2; the
-# notebook asks for numpy and uses torch only in the cells that compare an answer with it
-NO_TORCH = FORBIDDEN_CALLS + ("torch",)
 
 
 def _case_sizes(rng, k):
@@ -142,7 +138,6 @@ LSTM_STEP = Exercise(
     mistakes=STEP_MISTAKES,
     arg_names=("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh"),
     output_names=("h", "c"),
-    forbidden_calls=NO_TORCH,
     hint="a = x W_ih^T + b_ih + h_prev W_hh^T + b_hh; split into i, f, g, o; "
          "c = f*c_prev + i*g; h = o*tanh(c).",
 )
@@ -242,7 +237,6 @@ LSTM_STEP_BACKWARD = Exercise(
     output_names=("dx", "dh_prev", "dc_prev", "dweight_ih", "dweight_hh", "dbias"),
     # closest to the cause first: dc_prev (the cell path alone), dbias (the gate gradients da
     # summed), then what is computed from da
-    forbidden_calls=NO_TORCH,
     report_order=("dc_prev", "dbias", "dweight_ih", "dweight_hh", "dh_prev", "dx"),
     hint="recompute the gates; dc_t = dc + dh*o*(1 - tanh(c)^2); da = [da_i, da_f, da_g, da_o]; "
          "dx = da W_ih, dW_ih = da^T x, dbias = da summed over the batch.",
@@ -306,7 +300,6 @@ LSTM_STEP_PEEPHOLE = Exercise(
     arg_names=("x", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh",
                "weight_ci", "weight_cf", "weight_co"),
     output_names=("h", "c"),
-    forbidden_calls=NO_TORCH,
     hint="i = sigmoid(a_i + w_ci*c_prev), f = sigmoid(a_f + w_cf*c_prev); c = f*c_prev + i*g; "
          "then o = sigmoid(a_o + w_co*c).",
 )
@@ -395,7 +388,6 @@ SEED_LSTM_TO_TORCH = Exercise(
     },
     arg_names=("W_f", "W_i", "W_c", "W_o", "b_f", "b_i", "b_c", "b_o"),
     output_names=_SEED_NAMES,
-    forbidden_calls=NO_TORCH,
     hint="check the order in which torch stacks the gates' rows (the notebook's introduction "
          "gives it), which columns of each W multiply h and which x, and what torch does with "
          "its two biases.",

@@ -22,13 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
-from rnnlab.grading.spec import FORBIDDEN_CALLS, Exercise
+from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "04_gru.ipynb"
-
-# torch too: torch.nn.GRUCell is the answer to exercise 1 for reset_after=True; the notebook asks
-# for numpy and uses torch only in the cells that compare an answer with it
-NO_TORCH = FORBIDDEN_CALLS + ("torch",)
 
 
 def _case_sizes(rng, k):
@@ -118,7 +114,6 @@ GRU_STEP = Exercise(
     },
     arg_names=("x", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "reset_after"),
     output_names=("h",),
-    forbidden_calls=NO_TORCH,
     hint="r, z = sigmoid(...); n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)) or with "
          "(r * h) W_hn^T + b_hn when reset_after is False; h = (1 - z) * n + z * h_prev.",
 )
@@ -188,7 +183,6 @@ SEED_GRU_STEP = Exercise(
     },
     arg_names=("x", "h_prev", "W_z", "W_r", "W"),
     output_names=("h",),
-    forbidden_calls=NO_TORCH,
     hint="compare each line with the source post's equations: what is concatenated with what, "
          "and in which order; where the reset gate acts; which of h_prev and h~ the update gate "
          "z weights.",
@@ -250,7 +244,6 @@ SEED_GRU_TO_TORCH = Exercise(
     },
     arg_names=("W_z", "W_r", "W"),
     output_names=("weight_ih", "weight_hh"),
-    forbidden_calls=NO_TORCH,
     hint="Rows in torch's order r, z, n; torch's update gate must compute the post's 1 - z, which "
          "sigma(-a) = 1 - sigma(a) gives when there is no bias; the first H columns of each of the "
          "post's matrices multiply h_{t-1}.",
