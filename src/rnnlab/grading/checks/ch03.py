@@ -21,23 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.grading.checks._common import _normal, _sigmoid, _sizes
+from rnnlab.grading.checks._common import _case_sizes, _normal, _sigmoid
 from rnnlab.grading.compare import compare, compare_outputs
 from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "03_lstm.ipynb"
-
-
-def _case_sizes(rng, k):
-    """N, I, H of case ``k``: case 0 has one sequence (N = 1), case 1 one unit (H = 1), so that an
-    answer that squeezes or flattens a size-1 axis returns the wrong shape; the others as drawn
-    (H different from N and I there, so transposed weights have the wrong shape)."""
-    N, I, H = _sizes(rng)
-    if k == 0:
-        return 1, I, H
-    if k == 1:
-        return N, I, 1
-    return N, I, H
 
 
 def _step_args(rng, k=2):

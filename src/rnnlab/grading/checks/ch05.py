@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.grading.checks._common import _normal
+from rnnlab.grading.checks._common import _normal, _where_it_differs
 from rnnlab.grading.spec import Exercise
 
 NOTEBOOK = "05_bidirectional_deep.ipynb"
@@ -77,31 +77,6 @@ def _weights(params, layer, suffix):
     k = f"l{layer}{suffix}"
     return (params[f"weight_ih_{k}"], params[f"weight_hh_{k}"], params[f"bias_ih_{k}"],
             params[f"bias_hh_{k}"])
-
-
-def _agree(a, b):
-    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's
-    answer."""
-    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
-        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
-                and all(_agree(x, y) for x, y in zip(a, b)))
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12,
-                                                   equal_nan=True))
-
-
-def _where_it_differs(mistakes, reference):
-    """``mistakes`` whose functions return ``None`` (which matches no answer) on a case where the
-    mistake gives the reference's answer (one layer, where stacking mistakes vanish, say): the
-    grader names a mistake only where it reproduces a wrong answer, so that an answer that is off
-    by float32 rounding gets the float32 diagnosis rather than the name of a mistake that, on
-    that case, equals the reference."""
-    def wrap(wrong):
-        def on_differing_cases(*args):
-            out = wrong(*args)
-            return None if _agree(out, reference(*args)) else out
-        return on_differing_cases
-    return {description: wrap(wrong) for description, wrong in mistakes.items()}
 
 
 # ============================================================================ 05.masked_reverse

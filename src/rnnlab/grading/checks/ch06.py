@@ -23,42 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.grading.checks._common import _where_it_differs
 from rnnlab.grading.spec import Exercise
 from rnnlab.scratch.losses import log_softmax, softmax
 
 NOTEBOOK = "06_sequence_tasks.ipynb"
-
-
-def _agree(a, b):
-    """``a`` and ``b`` hold the same values (to 1e-12): a mistake that gives the reference's
-    answer."""
-    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
-        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b)
-                and all(_agree(x, y) for x, y in zip(a, b)))
-    a, b = np.asarray(a), np.asarray(b)
-    with np.errstate(all="ignore"):
-        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-12,
-                                                       equal_nan=True))
-
-
-def _where_it_differs(mistakes, reference):
-    """``mistakes`` whose functions return ``None`` (which matches no answer) on a case where the
-    mistake gives the reference's answer (the tie rule on a case without ties, an unstable
-    softmax on small logits): the grader names a mistake only where it reproduces a wrong answer,
-    so that an answer that is off by float32 rounding gets the float32 diagnosis rather than the
-    name of a mistake that, on that case, equals the reference."""
-    def wrap(wrong):
-        def on_differing_cases(*args):
-            out = wrong(*args)
-            if _agree(out, reference(*args)):
-                return None
-            if isinstance(out, float) and not np.isfinite(out):
-                # as a 0-d array: compared as a float, an inf would match any finite answer
-                # (its relative tolerance is infinite), naming this mistake for unrelated ones
-                return np.array(out)
-            return out
-        return on_differing_cases
-    return {description: wrap(wrong) for description, wrong in mistakes.items()}
 
 
 # ============================================================================ 06.masked_cross_entropy
