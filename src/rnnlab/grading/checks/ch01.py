@@ -271,9 +271,9 @@ def _judge_carry_worst_case(steps, got, trials):
         return True, (f"the bit survived {steps} steps of noise in all {trials} trials and in "
                       f"runs of noise that push against it at every step")
     if not right[:2].all():
-        worst = "every noise input pushing against the bit (-0.5 after a bit of +1)"
+        worst = f"every noise input pushing against the bit (-{NOISE} after a bit of +1)"
     else:
-        worst = "noise of alternating sign (-0.5, +0.5, ... after a bit of +1)"
+        worst = f"noise of alternating sign (-{NOISE}, +{NOISE}, ... after a bit of +1)"
     return False, (f"the sign was right in all {trials} random trials of {steps} steps, but not "
                    f"with {worst}: the state holds only while the noise is mild. A latch must "
                    f"hold against any noise in [-{NOISE}, {NOISE}]: the pull of its self-weight "

@@ -135,8 +135,9 @@ OUTPUT_GRADS = Exercise(
     arg_names=("h", "V", "b_y", "y"),
     output_names=("loss", "dV", "db_y", "dh"),
     hint="dL/ds_t = softmax(s_t) - onehot(y_t); dV sums (dL/ds_t)^T h_t over t; dh_t = dL/ds_t V.",
-    # and no library softmax or cross-entropy: the stable softmax is part of the exercise
-    forbidden_calls=FORBIDDEN_CALLS + ("scipy.special",),  # its log_softmax is the exercise
+    # no library softmax either (torch is forbidden for every exercise): the stable softmax is
+    # part of the exercise
+    forbidden_calls=FORBIDDEN_CALLS + ("scipy.special",),
 )
 
 
@@ -491,7 +492,6 @@ CLIP_BY_GLOBAL_NORM = Exercise(
     output_names=("clipped", "total_norm"),
     hint="total = sqrt(sum of g**2 over every tensor); scale = min(1, max_norm / (total + 1e-6)); "
          "multiply every tensor by the same scale.",
-    # torch.nn.utils.clip_grad_norm_ is the function the student writes
 )
 
 EXERCISES = [OUTPUT_GRADS, RNN_BACKWARD, TRUNCATED_BPTT_GRADS, CLIP_BY_GLOBAL_NORM]

@@ -122,8 +122,9 @@ def hillis_steele_scan(a, b, h0):
 def _hs_cases(rng):
     # a long one, where a loop over positions runs far more lines than ceil(log2 2048) = 11 passes
     T = 2048
-    return _scan_cases(rng) + [(rng.uniform(-1.0, 1.0, (T, 1, 2)), _normal(rng, T, 1, 2, scale=1.0),
-                                _normal(rng, 1, 2, scale=1.0))]
+    long_case = (rng.uniform(-1.0, 1.0, (T, 1, 2)), _normal(rng, T, 1, 2, scale=1.0),
+                 _normal(rng, 1, 2, scale=1.0))
+    return _scan_cases(rng) + [long_case]
 
 
 def _vectorised_lines(case):
